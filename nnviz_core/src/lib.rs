@@ -1,0 +1,38 @@
+//! # nnviz_core
+//!
+//! Neural-network interpretation on [candle](https://github.com/huggingface/candle): the library
+//! behind the "Understanding NN" notebooks.
+//!
+//! * [`data`]: MNIST from the committed IDX files (checksummed) and a seeded cluttered-MNIST
+//!   generator.
+//! * [`model`]: networks as inspectable data ([`Layer`], [`Network`]), the tutorial's model zoo
+//!   ([`zoo`]) and self-describing safetensors model files.
+//! * [`train`]: seeded, deterministic training (Adam, softmax cross-entropy).
+//! * [`viz`]: heatmaps, grids and line plots that display inline in evcxr notebooks.
+//!
+//! Notebooks need a single `:dep nnviz_core = { path = "../nnviz_core" }`: candle, candle_nn,
+//! plotters and image are re-exported here.
+
+pub mod data;
+pub mod error;
+pub mod model;
+pub mod rng;
+pub mod train;
+pub mod viz;
+
+pub mod prelude;
+
+pub use error::{Error, Result};
+pub use model::{zoo, Layer, Network};
+pub use rng::Rng;
+
+pub use candle_core as candle;
+pub use candle_nn;
+pub use image;
+pub use plotters;
+
+/// The device nnviz computes on: the first CUDA GPU when the crate is built with the `cuda`
+/// feature and a GPU is present, the CPU otherwise.
+pub fn device() -> candle_core::Device {
+    candle_core::Device::cuda_if_available(0).unwrap_or(candle_core::Device::Cpu)
+}

@@ -1,0 +1,418 @@
+//! Networks: hand-computed forwards, SAME padding and pooling against direct loops, zoo shapes,
+//! model files.
+
+use std::collections::HashMap;
+
+use nnviz_core::candle::{Device, Tensor};
+use nnviz_core::model::{Layer, LayerSpec, Network, NetworkSpec, Padding};
+use nnviz_core::{zoo, Rng};
+
+fn t(v: &[f32], shape: &[usize]) -> Tensor {
+    Tensor::from_vec(v.to_vec(), shape, &Device::Cpu).unwrap()
+}
+
+fn flat(x: &Tensor) -> Vec<f32> {
+    x.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+}
+
+fn assert_close(a: &[f32], b: &[f32], tol: f32) {
+    assert_eq!(a.len(), b.len(), "lengths differ");
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        let scale = 1f32.max(x.abs()).max(y.abs());
+        assert!((x - y).abs() <= tol * scale, "element {i}: {x} vs {y}");
+    }
+}
+
+#[test]
+fn hand_computed_mlp() {
+    // x = (1, 2); z1 = W1 x + b1 = (1−2+0, 2+2−1) = (−1, 3); a1 = (0, 3); y = 1·0 + 1·3 + 0.5 = 3.5
+    let spec = NetworkSpec::new("tiny", [1, 1, 2])
+        .push("flatten", LayerSpec::Flatten)
+        .push(
+            "fc1",
+            LayerSpec::Linear {
+                in_features: 2,
+                out_features: 2,
+                bias: true,
+            },
+        )
+        .push("relu1", LayerSpec::Relu)
+        .push(
+            "fc2",
+            LayerSpec::Linear {
+                in_features: 2,
+                out_features: 1,
+                bias: true,
+            },
+        );
+    let params = HashMap::from([
+        ("fc1.weight".to_string(), t(&[1., -1., 2., 1.], &[2, 2])),
+        ("fc1.bias".to_string(), t(&[0., -1.], &[2])),
+        ("fc2.weight".to_string(), t(&[1., 1.], &[1, 2])),
+        ("fc2.bias".to_string(), t(&[0.5], &[1])),
+    ]);
+    let net = Network::from_parts(&spec, params).unwrap();
+    let y = net.forward(&t(&[1., 2.], &[1, 1, 1, 2])).unwrap();
+    assert_eq!(flat(&y), vec![3.5]);
+    let trace = net.forward_trace(&t(&[1., 2.], &[1, 1, 1, 2])).unwrap();
+    assert_eq!(trace.activations.len(), 5);
+    assert_eq!(flat(&trace.activations[2]), vec![-1., 3.]);
+    assert_eq!(flat(&trace.activations[3]), vec![0., 3.]);
+    // forward_range from the ReLU output reproduces the logits
+    let y2 = net.forward_range(&trace.activations[3], 3..4).unwrap();
+    assert_eq!(flat(&y2), vec![3.5]);
+    assert!(net.forward_range(&trace.activations[3], 3..9).is_err());
+}
+
+#[test]
+fn hand_computed_same_conv_and_pools() {
+    let x = t(&[1., 2., 3., 4., 5., 6., 7., 8., 9.], &[1, 1, 3, 3]);
+    let ones = t(&[1.; 4], &[1, 1, 2, 2]);
+    let conv = |padding| Layer::Conv2d {
+        weight: ones.clone(),
+        bias: None,
+        stride: 1,
+        padding,
+    };
+    assert_eq!(
+        flat(&conv(Padding::Valid).forward(&x).unwrap()),
+        vec![12., 16., 24., 28.]
+    );
+    // SAME, k = 2 on 3: one cell of padding, after (bottom/right)
+    assert_eq!(
+        flat(&conv(Padding::Same).forward(&x).unwrap()),
+        vec![12., 16., 9., 24., 28., 15., 15., 17., 9.]
+    );
+    let avg = Layer::AvgPool2d {
+        kernel: 2,
+        stride: 2,
+        padding: Padding::Same,
+    };
+    assert_eq!(flat(&avg.forward(&x).unwrap()), vec![3., 4.5, 7.5, 9.]);
+    let max = Layer::MaxPool2d {
+        kernel: 2,
+        stride: 2,
+        padding: Padding::Same,
+    };
+    assert_eq!(flat(&max.forward(&x).unwrap()), vec![5., 6., 8., 9.]);
+    // padded cells never win, even when every real value is negative
+    assert_eq!(
+        flat(&max.forward(&x.neg().unwrap()).unwrap()),
+        vec![-1., -3., -7., -9.]
+    );
+}
+
+fn same_pads(n: usize, k: usize, s: usize) -> (usize, usize, usize) {
+    let out = n.div_ceil(s);
+    let total = ((out - 1) * s + k).saturating_sub(n);
+    (total / 2, total - total / 2, out)
+}
+
+/// Direct-loop TensorFlow-SAME convolution.
+#[allow(clippy::too_many_arguments)]
+fn conv_ref(
+    x: &[f32],
+    (n, c, h, w): (usize, usize, usize, usize),
+    wt: &[f32],
+    (o, kh, kw): (usize, usize, usize),
+    b: &[f32],
+    s: usize,
+) -> (Vec<f32>, usize, usize) {
+    let (top, _, oh) = same_pads(h, kh, s);
+    let (left, _, ow) = same_pads(w, kw, s);
+    let mut y = vec![0f32; n * o * oh * ow];
+    for ni in 0..n {
+        for oi in 0..o {
+            for i in 0..oh {
+                for j in 0..ow {
+                    let mut acc = b[oi];
+                    for ci in 0..c {
+                        for p in 0..kh {
+                            for q in 0..kw {
+                                let r = (i * s + p) as isize - top as isize;
+                                let col = (j * s + q) as isize - left as isize;
+                                if r < 0 || col < 0 || r >= h as isize || col >= w as isize {
+                                    continue;
+                                }
+                                acc += x[((ni * c + ci) * h + r as usize) * w + col as usize]
+                                    * wt[((oi * c + ci) * kh + p) * kw + q];
+                            }
+                        }
+                    }
+                    y[((ni * o + oi) * oh + i) * ow + j] = acc;
+                }
+            }
+        }
+    }
+    (y, oh, ow)
+}
+
+/// Direct-loop SAME pooling over valid cells only.
+fn pool_ref(
+    x: &[f32],
+    (n, c, h, w): (usize, usize, usize, usize),
+    k: usize,
+    s: usize,
+    max: bool,
+) -> Vec<f32> {
+    let (top, _, oh) = same_pads(h, k, s);
+    let (left, _, ow) = same_pads(w, k, s);
+    let mut y = vec![];
+    for nc in 0..n * c {
+        for i in 0..oh {
+            for j in 0..ow {
+                let (mut best, mut sum, mut cnt) = (f32::NEG_INFINITY, 0f32, 0);
+                for p in 0..k {
+                    for q in 0..k {
+                        let r = (i * s + p) as isize - top as isize;
+                        let col = (j * s + q) as isize - left as isize;
+                        if r < 0 || col < 0 || r >= h as isize || col >= w as isize {
+                            continue;
+                        }
+                        let v = x[(nc * h + r as usize) * w + col as usize];
+                        best = best.max(v);
+                        sum += v;
+                        cnt += 1;
+                    }
+                }
+                y.push(if max { best } else { sum / cnt as f32 });
+            }
+        }
+    }
+    y
+}
+
+fn random(rng: &mut Rng, n: usize) -> Vec<f32> {
+    (0..n).map(|_| rng.normal()).collect()
+}
+
+#[test]
+fn same_convolution_matches_direct_loops() {
+    let mut rng = Rng::new(3);
+    // (n, c, h, w, o, k, stride): symmetric, asymmetric (4×4 s2 on 7, 2×2 s2 on 7), odd sizes
+    for &(n, c, h, w, o, k, s) in &[
+        (2, 3, 7, 7, 4, 3, 1),
+        (1, 1, 28, 28, 2, 4, 2),
+        (2, 2, 7, 7, 3, 4, 2),
+        (1, 3, 7, 9, 2, 2, 2),
+        (1, 2, 5, 6, 2, 3, 2),
+        (1, 1, 6, 5, 1, 1, 1),
+    ] {
+        let xv = random(&mut rng, n * c * h * w);
+        let wv = random(&mut rng, o * c * k * k);
+        let bv = random(&mut rng, o);
+        let (want, oh, ow) = conv_ref(&xv, (n, c, h, w), &wv, (o, k, k), &bv, s);
+        let layer = Layer::Conv2d {
+            weight: t(&wv, &[o, c, k, k]),
+            bias: Some(t(&bv, &[o])),
+            stride: s,
+            padding: Padding::Same,
+        };
+        let got = layer.forward(&t(&xv, &[n, c, h, w])).unwrap();
+        assert_eq!(got.dims(), &[n, o, oh, ow]);
+        assert_close(&flat(&got), &want, 1e-5);
+    }
+}
+
+#[test]
+fn same_pooling_matches_direct_loops() {
+    let mut rng = Rng::new(4);
+    for &(n, c, h, w, k, s) in &[
+        (2, 3, 7, 7, 2, 2),
+        (1, 2, 8, 8, 3, 2),
+        (1, 1, 5, 5, 3, 1),
+        (1, 2, 28, 28, 2, 2),
+        (1, 1, 9, 6, 2, 2),
+    ] {
+        let xv = random(&mut rng, n * c * h * w);
+        let x = t(&xv, &[n, c, h, w]);
+        for max in [true, false] {
+            let layer = if max {
+                Layer::MaxPool2d {
+                    kernel: k,
+                    stride: s,
+                    padding: Padding::Same,
+                }
+            } else {
+                Layer::AvgPool2d {
+                    kernel: k,
+                    stride: s,
+                    padding: Padding::Same,
+                }
+            };
+            let got = layer.forward(&x).unwrap();
+            assert_close(&flat(&got), &pool_ref(&xv, (n, c, h, w), k, s, max), 1e-5);
+        }
+    }
+}
+
+#[test]
+fn zoo_architectures_have_the_originals_parameter_counts() {
+    let want = [
+        ("A", 454_230),
+        ("B0", 1_192_960),
+        ("B1", 1_195_018),
+        ("C", 1_379_557),
+        ("D0", 1_378_698),
+        ("D1", 1_379_557),
+        ("D2", 1_378_698),
+        ("E", 436_202),
+        ("F", 131_050),
+        ("G", 93_952),
+        ("H", 8_098_698),
+    ];
+    assert_eq!(want.len(), zoo::NAMES.len());
+    for (name, count) in want {
+        let spec = zoo::spec(name).unwrap();
+        let shapes = spec.shapes().unwrap();
+        assert_eq!(
+            shapes.last().unwrap(),
+            &vec![10],
+            "{name} ends in 10 logits"
+        );
+        assert_eq!(spec.param_count(), count, "{name}");
+    }
+    let err = zoo::spec("Z9").unwrap_err().to_string();
+    assert!(err.contains("Z9") && err.contains("D0"), "{err}");
+}
+
+#[test]
+fn forward_of_every_zoo_model_has_the_right_shape() {
+    for name in zoo::NAMES {
+        let net = Network::init(&zoo::spec(name).unwrap(), 1, &Device::Cpu).unwrap();
+        let [c, h, w] = net.input;
+        let x = Tensor::zeros((2, c, h, w), nnviz_core::candle::DType::F32, &Device::Cpu).unwrap();
+        assert_eq!(net.forward(&x).unwrap().dims(), &[2, 10], "{name}");
+        let wrong = Tensor::zeros(
+            (2, c, h + 1, w),
+            nnviz_core::candle::DType::F32,
+            &Device::Cpu,
+        )
+        .unwrap();
+        let err = net.forward(&wrong).unwrap_err().to_string();
+        assert!(err.contains("expected input"), "{err}");
+    }
+}
+
+#[test]
+fn initialisation_and_dropout_are_seeded() {
+    let spec = zoo::spec("E").unwrap();
+    let a = Network::init(&spec, 5, &Device::Cpu).unwrap();
+    let b = Network::init(&spec, 5, &Device::Cpu).unwrap();
+    let c = Network::init(&spec, 6, &Device::Cpu).unwrap();
+    let wa = flat(&a.parameters()[0].1);
+    assert_eq!(wa, flat(&b.parameters()[0].1));
+    assert_ne!(wa, flat(&c.parameters()[0].1));
+    let x = Tensor::ones((3, 1, 28, 28), nnviz_core::candle::DType::F32, &Device::Cpu).unwrap();
+    let y1 = a.forward_train(&x, &mut Rng::new(1)).unwrap();
+    let y2 = a.forward_train(&x, &mut Rng::new(1)).unwrap();
+    let y3 = a.forward_train(&x, &mut Rng::new(2)).unwrap();
+    assert_eq!(flat(&y1), flat(&y2));
+    assert_ne!(flat(&y1), flat(&y3));
+    // evaluation mode ignores dropout
+    assert_eq!(flat(&a.forward(&x).unwrap()), flat(&a.forward(&x).unwrap()));
+}
+
+#[test]
+fn layer_lookup_names_every_layer() {
+    let net = zoo::untrained("G").unwrap();
+    assert_eq!(net.layer_index("conv3").unwrap(), 6);
+    let err = net.layer_index("conv9").unwrap_err().to_string();
+    assert!(
+        err.contains("conv9") && err.contains("conv1, relu1, pool1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn model_file_round_trip_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("g.safetensors");
+    let net = Network::init(&zoo::spec("G").unwrap(), 9, &Device::Cpu).unwrap();
+    let meta = HashMap::from([("nnviz.test_accuracy".to_string(), "0.5".to_string())]);
+    net.save_with(&path, &meta).unwrap();
+    let file = nnviz_core::model::load_file(&path, &Device::Cpu).unwrap();
+    assert_eq!(file.test_accuracy(), Some(0.5));
+    let back = file.network;
+    assert_eq!(back.spec().unwrap(), net.spec().unwrap());
+    for ((n1, t1), (n2, t2)) in net.parameters().iter().zip(back.parameters().iter()) {
+        assert_eq!(n1, n2);
+        assert_eq!(flat(t1), flat(t2));
+    }
+    let names: Vec<String> = net.parameters().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        [
+            "conv1.weight",
+            "conv1.bias",
+            "conv2.weight",
+            "conv2.bias",
+            "conv3.weight",
+            "conv3.bias",
+            "fc.weight"
+        ]
+    );
+
+    // a file whose tensors do not match the architecture in its metadata
+    let arch = serde_json_arch(&net);
+    let bad_path = dir.path().join("bad.safetensors");
+    let w = Tensor::zeros((10, 64), nnviz_core::candle::DType::F32, &Device::Cpu).unwrap();
+    let extra = Tensor::zeros(3, nnviz_core::candle::DType::F32, &Device::Cpu).unwrap();
+    let mut md = HashMap::new();
+    md.insert("nnviz.format".to_string(), "nnviz-network/1".to_string());
+    md.insert("nnviz.architecture".to_string(), arch);
+    let bytes = safetensors_bytes(vec![("fc.weight", w), ("junk", extra)], md);
+    std::fs::write(&bad_path, bytes).unwrap();
+    let err = Network::load(&bad_path).unwrap_err().to_string();
+    assert!(err.contains("bad.safetensors"), "{err}");
+    assert!(err.contains("missing conv1.weight [32, 1, 3, 3]"), "{err}");
+    assert!(
+        err.contains("fc.weight: expected shape [10, 128], found [10, 64]"),
+        "{err}"
+    );
+    assert!(err.contains("unexpected tensor junk"), "{err}");
+
+    // not a safetensors file at all; a missing file
+    let junk = dir.path().join("junk.safetensors");
+    std::fs::write(&junk, b"hello").unwrap();
+    let err = Network::load(&junk).unwrap_err().to_string();
+    assert!(
+        err.contains("junk.safetensors") && err.contains("not a valid nnviz model file"),
+        "{err}"
+    );
+    let err = Network::load(dir.path().join("nope.safetensors"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("nope.safetensors"), "{err}");
+}
+
+fn serde_json_arch(net: &Network) -> String {
+    // The architecture JSON exactly as save() writes it.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("x.safetensors");
+    net.save(&p).unwrap();
+    nnviz_core::model::io::read_metadata(&p).unwrap()["nnviz.architecture"].clone()
+}
+
+fn safetensors_bytes(tensors: Vec<(&str, Tensor)>, md: HashMap<String, String>) -> Vec<u8> {
+    // The safetensors layout by hand: 8-byte header length, JSON header, raw little-endian data.
+    let mut header = serde_json::Map::new();
+    let mut data = vec![];
+    for (name, t) in &tensors {
+        let v = flat(t);
+        let start = data.len();
+        for x in &v {
+            data.extend_from_slice(&x.to_le_bytes());
+        }
+        header.insert(
+            name.to_string(),
+            serde_json::json!({"dtype": "F32", "shape": t.dims(), "data_offsets": [start, data.len()]}),
+        );
+    }
+    header.insert("__metadata__".into(), serde_json::to_value(md).unwrap());
+    let h = serde_json::to_vec(&header).unwrap();
+    let mut out = (h.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(&h);
+    out.extend_from_slice(&data);
+    out
+}

@@ -1,0 +1,60 @@
+"""Executes every notebook headless with the Rust (evcxr) kernel.
+
+A notebook fails if any cell errors, if it shows no image/png figure, or if it has no check
+cell (a code cell tagged "check": it asserts that the from-scratch derivation equals the
+library) or a check cell did not run. Executed copies go to artifacts/notebooks/.
+"""
+import pathlib
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+NB_DIR = ROOT / "notebooks"
+OUT_DIR = ROOT / "artifacts" / "notebooks"
+NOTEBOOKS = sorted(NB_DIR.glob("*.ipynb"))
+SHARED_DEP = ':dep nnviz_core = { path = "../nnviz_core" }'
+
+
+def code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_well_formed(path):
+    nb = nbformat.read(path, as_version=4)
+    assert nb.metadata.get("kernelspec", {}).get("name") == "rust", "kernelspec must be 'rust'"
+    cells = code_cells(nb)
+    assert cells and cells[0].source.strip() == SHARED_DEP, "first code cell must be the shared :dep line"
+    assert not any(":dep" in c.source for c in cells[1:]), "only the first cell may use :dep"
+    assert any("check" in c.metadata.get("tags", []) for c in cells), "no cell tagged 'check'"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_runs(path):
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=1800,
+        startup_timeout=180,
+        kernel_name="rust",
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    try:
+        client.execute()
+    finally:
+        OUT_DIR.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, OUT_DIR / path.name)
+    cells = code_cells(nb)
+    errors = [o for c in cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors, f"error outputs: {errors}"
+    checks = [c for c in cells if "check" in c.metadata.get("tags", [])]
+    assert checks, "no check cell"
+    for c in checks:
+        assert c.get("execution_count"), f"check cell did not run: {c.source[:80]!r}"
+    pngs = [
+        o for c in cells for o in c.get("outputs", [])
+        if "image/png" in o.get("data", {})
+    ]
+    assert pngs, "the notebook showed no image/png figure"
