@@ -34,7 +34,7 @@ if ! .venv/bin/jupyter kernelspec list 2>/dev/null | grep -q '^ *rust '; then
   echo "setup: the Rust kernel is not visible to .venv/bin/jupyter" >&2
   exit 1
 fi
-echo "setup: ready (evcxr_jupyter $(evcxr_jupyter --version 2>/dev/null | tr -d '\n'), kernel 'rust' in .venv)"
+echo "setup: ready (evcxr_jupyter on PATH, kernel rust registered in .venv)"
 [[ $install_only == 1 ]] && exit 0
 
 cd notebooks

@@ -30,7 +30,11 @@ use crate::{Error, Result};
 pub fn data_dir() -> PathBuf {
     match std::env::var_os("NNVIZ_DATA") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../data")),
+        _ => {
+            let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../data"));
+            // Without the `..` when the folder exists, so messages show a clean path.
+            dir.canonicalize().unwrap_or(dir)
+        }
     }
 }
 

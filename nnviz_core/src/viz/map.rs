@@ -1,0 +1,170 @@
+//! Tensors to 2-D maps of `f32` on the CPU.
+//!
+//! A single map may be `[H, W]`, `[C, H, W]` or `[1, C, H, W]`, on any device and of any dtype.
+//! Several channels are summed for heatmaps (relevance adds up over channels) and averaged for
+//! images. A batch ([`TensorBatch`]) is a tensor `[N, H, W]` / `[N, C, H, W]` or a list of
+//! single-map tensors.
+
+use candle_core::{DType, Device, Tensor};
+
+use crate::{bail, Result};
+
+/// How several channels become one map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Channels {
+    /// Sum over channels (heatmaps).
+    Sum,
+    /// Mean over channels (images).
+    Mean,
+}
+
+/// A row-major `h × w` map.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Map {
+    pub h: usize,
+    pub w: usize,
+    pub data: Vec<f32>,
+}
+
+impl Map {
+    /// Converts one map tensor; `op` names the caller in errors.
+    pub fn from_tensor(op: &str, t: &Tensor, ch: Channels) -> Result<Map> {
+        let dims = t.dims();
+        let (c, h, w) = match *dims {
+            [h, w] => (1, h, w),
+            [c, h, w] => (c, h, w),
+            [1, c, h, w] => (c, h, w),
+            _ => bail!("{op}: expected a 2-D map [H,W], [C,H,W] or [1,C,H,W], got {dims:?}"),
+        };
+        if c == 0 || h == 0 || w == 0 {
+            bail!("{op}: the map is empty, shape {dims:?}");
+        }
+        let flat = t
+            .to_device(&Device::Cpu)?
+            .to_dtype(DType::F32)?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
+        let n = h * w;
+        let mut data = flat[..n].to_vec();
+        for plane in flat[n..].chunks_exact(n) {
+            for (d, v) in data.iter_mut().zip(plane) {
+                *d += v;
+            }
+        }
+        if ch == Channels::Mean && c > 1 {
+            data.iter_mut().for_each(|d| *d /= c as f32);
+        }
+        Ok(Map { h, w, data })
+    }
+
+    /// The value at row `y`, column `x`.
+    pub fn at(&self, y: usize, x: usize) -> f32 {
+        self.data[y * self.w + x]
+    }
+}
+
+/// Several maps: a batched tensor `[N, H, W]` or `[N, C, H, W]` (split along the first
+/// dimension), or a slice, array or `Vec` of single-map tensors.
+pub trait TensorBatch {
+    /// The individual map tensors.
+    fn tensors(&self) -> Result<Vec<Tensor>>;
+}
+
+impl TensorBatch for Tensor {
+    fn tensors(&self) -> Result<Vec<Tensor>> {
+        let dims = self.dims();
+        if !matches!(dims.len(), 3 | 4) {
+            bail!("batch: expected [N,H,W] or [N,C,H,W] maps, got {dims:?}");
+        }
+        let cpu = self.to_device(&Device::Cpu)?;
+        (0..dims[0]).map(|i| Ok(cpu.get(i)?)).collect()
+    }
+}
+
+impl TensorBatch for [Tensor] {
+    fn tensors(&self) -> Result<Vec<Tensor>> {
+        Ok(self.to_vec())
+    }
+}
+
+impl TensorBatch for Vec<Tensor> {
+    fn tensors(&self) -> Result<Vec<Tensor>> {
+        Ok(self.clone())
+    }
+}
+
+impl<const N: usize> TensorBatch for [Tensor; N] {
+    fn tensors(&self) -> Result<Vec<Tensor>> {
+        Ok(self.to_vec())
+    }
+}
+
+impl<T: TensorBatch + ?Sized> TensorBatch for &T {
+    fn tensors(&self) -> Result<Vec<Tensor>> {
+        (**self).tensors()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_and_channels() {
+        let dev = Device::Cpu;
+        let t = Tensor::arange(0f32, 6.0, &dev).unwrap();
+        let m = Map::from_tensor("h", &t.reshape((2, 3)).unwrap(), Channels::Sum).unwrap();
+        assert_eq!((m.h, m.w, m.at(1, 2)), (2, 3, 5.0));
+        let m = Map::from_tensor("h", &t.reshape((1, 1, 2, 3)).unwrap(), Channels::Sum).unwrap();
+        assert_eq!(m.data, [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+        let t3 = t.reshape((2, 1, 3)).unwrap();
+        let m = Map::from_tensor("h", &t3, Channels::Sum).unwrap();
+        assert_eq!((m.h, m.w, m.data.clone()), (1, 3, vec![3.0, 5.0, 7.0]));
+        let m = Map::from_tensor("h", &t3, Channels::Mean).unwrap();
+        assert_eq!(m.data, [1.5, 2.5, 3.5]);
+        let m = Map::from_tensor(
+            "h",
+            &t.to_dtype(DType::F64).unwrap().reshape((3, 2)).unwrap(),
+            Channels::Sum,
+        );
+        assert_eq!(m.unwrap().at(2, 1), 5.0);
+    }
+
+    #[test]
+    fn wrong_shapes_are_named() {
+        let t = Tensor::zeros((2, 1, 3, 3), DType::F32, &Device::Cpu).unwrap();
+        let e = Map::from_tensor("heatmap", &t, Channels::Sum)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "heatmap: expected a 2-D map [H,W], [C,H,W] or [1,C,H,W], got [2, 1, 3, 3]"
+        );
+        let t = Tensor::zeros(7, DType::F32, &Device::Cpu).unwrap();
+        assert!(Map::from_tensor("heatmap", &t, Channels::Sum).is_err());
+        let t = Tensor::zeros((0, 3), DType::F32, &Device::Cpu).unwrap();
+        let e = Map::from_tensor("heatmap", &t, Channels::Sum)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("empty"), "{e}");
+    }
+
+    #[test]
+    fn batches() {
+        let t = Tensor::zeros((10, 1, 4, 4), DType::F32, &Device::Cpu).unwrap();
+        assert_eq!(t.tensors().unwrap().len(), 10);
+        assert_eq!(TensorBatch::tensors(&&t).unwrap()[3].dims(), [1, 4, 4]);
+        let v = vec![t.get(0).unwrap(), t.get(1).unwrap()];
+        assert_eq!(v.tensors().unwrap().len(), 2);
+        assert_eq!(v[..].tensors().unwrap().len(), 2);
+        let e = t
+            .get(0)
+            .unwrap()
+            .get(0)
+            .unwrap()
+            .tensors()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("[4, 4]"), "{e}");
+    }
+}
