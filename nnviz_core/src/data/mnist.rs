@@ -317,11 +317,18 @@ pub fn check(dir: &Path) -> Result<Vec<String>> {
         }
     }
     if failures > 0 {
+        // One line (the CLI's error line): only the failures, each naming its file.
+        let failed: Vec<&str> = lines
+            .iter()
+            .map(String::as_str)
+            .filter(|l| l.contains(": FAILED: "))
+            .collect();
         return Err(Error::bad_file(
             dir,
             format!(
-                "MNIST verification failed ({failures} problems):\n{}",
-                lines.join("\n")
+                "MNIST verification failed ({failures} of {} checks): {}",
+                lines.len(),
+                failed.join("; ").replace('\n', " ")
             ),
         ));
     }
