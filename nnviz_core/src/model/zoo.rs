@@ -217,7 +217,9 @@ pub fn spec(name: &str) -> Result<NetworkSpec> {
 pub fn recipe(name: &str) -> Result<Recipe> {
     let (data, epochs) = match name {
         "A" | "B0" | "B1" => (DataSource::Mnist, 10),
-        "C" | "D0" | "D1" | "D2" => (DataSource::Mnist, 3),
+        "C" | "D0" | "D1" => (DataSource::Mnist, 3),
+        // D2 (average pooling) reached 0.9879 after 3 epochs, just under its 0.988.
+        "D2" => (DataSource::Mnist, 5),
         // E reached 0.9858 after 3 epochs, just under its 0.986.
         "E" => (DataSource::Mnist, 6),
         // The all-convolutional F (ReLU on its logits) learns slowly: 0.867 after one epoch.

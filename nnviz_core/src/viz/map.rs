@@ -19,7 +19,7 @@ pub(crate) enum Channels {
 }
 
 /// A row-major `h × w` map.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub(crate) struct Map {
     pub h: usize,
     pub w: usize,
@@ -60,6 +60,19 @@ impl Map {
     /// The value at row `y`, column `x`.
     pub fn at(&self, y: usize, x: usize) -> f32 {
         self.data[y * self.w + x]
+    }
+}
+
+/// Short form: a figure that evcxr shows as text must not dump every value.
+impl std::fmt::Debug for Map {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (lo, hi) = self
+            .data
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            });
+        write!(f, "Map {}×{} [{lo}, {hi}]", self.h, self.w)
     }
 }
 
