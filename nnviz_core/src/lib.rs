@@ -9,12 +9,18 @@
 //!   ([`zoo`]) and self-describing safetensors model files.
 //! * [`train`]: seeded, deterministic training (Adam, softmax cross-entropy).
 //! * [`viz`]: heatmaps, grids and line plots that display inline in evcxr notebooks.
+//! * [`attribution`], [`methods`]: one [`Attribution`] trait, one `attribute` call per method
+//!   (saliency, gradient × input, integrated gradients, SmoothGrad, …).
 //!
 //! Notebooks need a single `:dep nnviz_core = { path = "../nnviz_core" }`: candle, candle_nn,
 //! plotters and image are re-exported here.
 
+pub mod attribution;
 pub mod data;
 pub mod error;
+pub mod grad;
+pub mod kernels;
+pub mod methods;
 pub mod model;
 pub mod rng;
 pub mod train;
@@ -22,6 +28,7 @@ pub mod viz;
 
 pub mod prelude;
 
+pub use attribution::{Attribution, Target};
 pub use error::{Error, Result};
 pub use model::{zoo, Layer, Network};
 pub use rng::Rng;

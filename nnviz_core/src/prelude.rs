@@ -1,7 +1,12 @@
 //! `use nnviz_core::prelude::*;` brings the everyday names into scope.
 
+pub use crate::attribution::{Attribution, Class, Score, Target};
 pub use crate::candle::{DType, Device, IndexOp, Module, Tensor, D};
 pub use crate::data::{ClutteredConfig, Dataset};
+pub use crate::methods::{
+    Baseline, GradientTransform, InputXGradient, IntegratedGradients, Noise, Quadrature, Saliency,
+    SmoothGrad, SmoothGradVariant,
+};
 pub use crate::model::{zoo, Layer, Network, Padding};
 pub use crate::train::{TrainConfig, TrainReport};
 pub use crate::viz::{self, Colormap, Grid, Heatmap, LinePlot, Overlay, Range};

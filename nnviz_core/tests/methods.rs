@@ -1,0 +1,497 @@
+//! Gradient methods: hand-computed fixtures and the invariants of Captum's and Zennit's tests.
+
+use std::collections::HashMap;
+
+use nnviz_core::attribution::Score;
+use nnviz_core::candle::{Device, Tensor};
+use nnviz_core::methods::*;
+use nnviz_core::model::{LayerSpec, Network, NetworkSpec};
+use nnviz_core::{zoo, Attribution, Rng, Target};
+
+fn t(v: &[f32], shape: &[usize]) -> Tensor {
+    Tensor::from_vec(v.to_vec(), shape, &Device::Cpu).unwrap()
+}
+
+fn flat(x: &Tensor) -> Vec<f32> {
+    x.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+}
+
+fn close(a: &[f32], b: &[f32], tol: f32) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| (x - y).abs() <= tol * 1f32.max(x.abs()).max(y.abs()))
+}
+
+/// f(x) = ReLU(ReLU(x₁ − 1) − ReLU(x₂)), input [N, 1, 1, 2].
+fn fixture() -> Network {
+    let spec = NetworkSpec::new("fixture", [1, 1, 2])
+        .push("flatten", LayerSpec::Flatten)
+        .push(
+            "fc1",
+            LayerSpec::Linear {
+                in_features: 2,
+                out_features: 2,
+                bias: true,
+            },
+        )
+        .push("relu1", LayerSpec::Relu)
+        .push(
+            "fc2",
+            LayerSpec::Linear {
+                in_features: 2,
+                out_features: 1,
+                bias: false,
+            },
+        )
+        .push("relu2", LayerSpec::Relu);
+    let params = HashMap::from([
+        ("fc1.weight".to_string(), t(&[1., 0., 0., 1.], &[2, 2])),
+        ("fc1.bias".to_string(), t(&[-1., 0.], &[2])),
+        ("fc2.weight".to_string(), t(&[1., -1.], &[1, 2])),
+    ]);
+    Network::from_parts(&spec, params).unwrap()
+}
+
+fn random_input(rng: &mut Rng, shape: &[usize]) -> Tensor {
+    let n: usize = shape.iter().product();
+    t(&(0..n).map(|_| rng.uniform()).collect::<Vec<_>>(), shape)
+}
+
+#[test]
+fn hand_fixture_gradient_input_x_gradient_and_integrated_gradients() {
+    let net = fixture();
+    let x = t(&[3., 1.], &[1, 1, 1, 2]);
+    let target = Target::class(0);
+    // at (3, 1): both hidden units active, output 2 − 1 = 1; ∇f = (1, −1)
+    assert_eq!(
+        flat(&Saliency::default().attribute(&net, &x, &target).unwrap()),
+        vec![1., -1.]
+    );
+    assert_eq!(
+        flat(
+            &Saliency::sensitivity()
+                .attribute(&net, &x, &target)
+                .unwrap()
+        ),
+        vec![1., 1.]
+    );
+    assert_eq!(
+        flat(&InputXGradient.attribute(&net, &x, &target).unwrap()),
+        vec![3., -1.]
+    );
+    // on the path α(3, 1) the output is ReLU(2α − 1): ∇f = (1, −1) for α > ½, 0 before, so
+    // IG = (3, 1) ⊙ ½ (1, −1) = (1.5, −0.5). Midpoint sums with an even n avoid the kink exactly.
+    let ig = IntegratedGradients {
+        steps: 10,
+        quadrature: Quadrature::RiemannMiddle,
+        ..Default::default()
+    };
+    let (attr, delta) = ig.attribute_with_delta(&net, &x, &target).unwrap();
+    assert!(close(&flat(&attr), &[1.5, -0.5], 1e-6), "{:?}", flat(&attr));
+    assert!(flat(&delta)[0].abs() < 1e-6);
+    // Gauss–Legendre and right Riemann get there with enough steps
+    for q in [
+        Quadrature::GaussLegendre,
+        Quadrature::RiemannRight,
+        Quadrature::RiemannTrapezoid,
+    ] {
+        let ig = IntegratedGradients {
+            steps: 400,
+            quadrature: q,
+            ..Default::default()
+        };
+        assert!(
+            close(
+                &flat(&ig.attribute(&net, &x, &target).unwrap()),
+                &[1.5, -0.5],
+                1e-2
+            ),
+            "{q:?}"
+        );
+    }
+}
+
+#[test]
+fn quadrature_rules_are_normalised_and_gauss_legendre_is_exact_for_polynomials() {
+    for q in [
+        Quadrature::RiemannLeft,
+        Quadrature::RiemannRight,
+        Quadrature::RiemannMiddle,
+        Quadrature::RiemannTrapezoid,
+        Quadrature::GaussLegendre,
+    ] {
+        for n in [1, 2, 7, 50] {
+            let nodes = q.nodes(n).unwrap();
+            assert_eq!(nodes.len(), n);
+            let w: f64 = nodes.iter().map(|(_, w)| w).sum();
+            assert!((w - 1.0).abs() < 1e-12, "{q:?} n={n}: weights sum to {w}");
+            assert!(nodes.iter().all(|(a, _)| (0.0..=1.0).contains(a)));
+        }
+    }
+    // n-point Gauss–Legendre integrates degree 2n−1 exactly: ∫₀¹ α⁹ dα = 1/10 with n = 5
+    let s: f64 = Quadrature::GaussLegendre
+        .nodes(5)
+        .unwrap()
+        .iter()
+        .map(|(a, w)| w * a.powi(9))
+        .sum();
+    assert!((s - 0.1).abs() < 1e-13, "{s}");
+    assert!(Quadrature::RiemannLeft.nodes(0).is_err());
+}
+
+/// A smooth model: one linear layer (3 classes) explained through its softmax probability.
+fn smooth_model(rng: &mut Rng) -> Network {
+    let spec = NetworkSpec::new("linear", [1, 2, 3])
+        .push("flatten", LayerSpec::Flatten)
+        .push(
+            "fc",
+            LayerSpec::Linear {
+                in_features: 6,
+                out_features: 3,
+                bias: true,
+            },
+        );
+    let w: Vec<f32> = (0..18).map(|_| 2.0 * rng.normal()).collect();
+    let params = HashMap::from([
+        ("fc.weight".to_string(), t(&w, &[3, 6])),
+        ("fc.bias".to_string(), t(&[0.1, -0.2, 0.3], &[3])),
+    ]);
+    Network::from_parts(&spec, params).unwrap()
+}
+
+#[test]
+fn integrated_gradients_completeness_converges_and_gauss_legendre_wins() {
+    let mut rng = Rng::new(11);
+    let net = smooth_model(&mut rng);
+    let x = random_input(&mut rng, &[4, 1, 2, 3]);
+    let target = Target::predicted().with_score(Score::Softmax);
+    let err = |q: Quadrature, steps: usize| -> f32 {
+        let ig = IntegratedGradients {
+            steps,
+            quadrature: q,
+            ..Default::default()
+        };
+        let (_, d) = ig.attribute_with_delta(&net, &x, &target).unwrap();
+        flat(&d).iter().map(|v| v.abs()).fold(0.0, f32::max)
+    };
+    for q in [
+        Quadrature::RiemannLeft,
+        Quadrature::RiemannRight,
+        Quadrature::RiemannTrapezoid,
+    ] {
+        assert!(
+            err(q, 200) < err(q, 10) * 0.2,
+            "{q:?}: {} vs {}",
+            err(q, 200),
+            err(q, 10)
+        );
+    }
+    let gl = err(Quadrature::GaussLegendre, 8);
+    for q in [
+        Quadrature::RiemannLeft,
+        Quadrature::RiemannRight,
+        Quadrature::RiemannMiddle,
+        Quadrature::RiemannTrapezoid,
+    ] {
+        assert!(gl < err(q, 8), "Gauss–Legendre {gl} vs {q:?} {}", err(q, 8));
+    }
+    assert!(gl < 1e-4, "{gl}");
+
+    // a ReLU network (the hand fixture, kinks at α = 1/3 and ½): the error shrinks with steps
+    let f = fixture();
+    let xf = t(&[3., 1.], &[1, 1, 1, 2]);
+    let errs: Vec<f32> = [5, 51, 501]
+        .iter()
+        .map(|&s| {
+            let ig = IntegratedGradients {
+                steps: s,
+                quadrature: Quadrature::RiemannRight,
+                ..Default::default()
+            };
+            let (_, d) = ig.attribute_with_delta(&f, &xf, &Target::class(0)).unwrap();
+            flat(&d)[0].abs()
+        })
+        .collect();
+    assert!(
+        errs[0] > 0.05 && errs[1] < errs[0] * 0.2 && errs[2] < errs[1] * 0.2,
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn integrated_gradients_of_a_linear_model_is_weight_times_difference() {
+    let mut rng = Rng::new(12);
+    let net = smooth_model(&mut rng);
+    let x = random_input(&mut rng, &[2, 1, 2, 3]);
+    let base = random_input(&mut rng, &[1, 2, 3]);
+    let ig = IntegratedGradients {
+        steps: 3,
+        baseline: Baseline::Tensor(base.clone()),
+        ..Default::default()
+    };
+    let attr = ig.attribute(&net, &x, &Target::class(1)).unwrap();
+    let w = flat(&net.parameters()[0].1)[6..12].to_vec(); // row 1 of [3, 6]
+    let (xv, bv) = (flat(&x), flat(&base));
+    let want: Vec<f32> = (0..12).map(|i| w[i % 6] * (xv[i] - bv[i % 6])).collect();
+    assert!(close(&flat(&attr), &want, 1e-5));
+    // a constant baseline and a mis-shaped baseline
+    let c = IntegratedGradients {
+        baseline: Baseline::Constant(0.5),
+        steps: 2,
+        ..Default::default()
+    };
+    assert!(c.attribute(&net, &x, &Target::class(1)).is_ok());
+    let bad = IntegratedGradients {
+        baseline: Baseline::Tensor(t(&[0.; 4], &[1, 2, 2])),
+        ..Default::default()
+    };
+    let err = bad
+        .attribute(&net, &x, &Target::class(1))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("baseline"), "{err}");
+}
+
+#[test]
+fn integrated_gradients_batching_does_not_change_the_result() {
+    let mut rng = Rng::new(13);
+    let net = Network::init(&zoo::spec("A").unwrap(), 2, &Device::Cpu).unwrap();
+    let x = random_input(&mut rng, &[3, 1, 28, 28]);
+    let one = IntegratedGradients {
+        steps: 20,
+        batch_size: 1,
+        ..Default::default()
+    };
+    let all = IntegratedGradients {
+        steps: 20,
+        batch_size: 1000,
+        ..Default::default()
+    };
+    let target = Target::classes(vec![1, 4, 7]);
+    assert!(close(
+        &flat(&one.attribute(&net, &x, &target).unwrap()),
+        &flat(&all.attribute(&net, &x, &target).unwrap()),
+        1e-5
+    ));
+}
+
+#[test]
+fn smooth_grad_reduces_to_its_inner_method_and_is_seeded() {
+    let mut rng = Rng::new(14);
+    let net = Network::init(&zoo::spec("A").unwrap(), 3, &Device::Cpu).unwrap();
+    let x = random_input(&mut rng, &[2, 1, 28, 28]);
+    let target = Target::predicted();
+    let plain = flat(&Saliency::default().attribute(&net, &x, &target).unwrap());
+    let sg0 = SmoothGrad {
+        samples: 1,
+        noise: Noise::Absolute(0.0),
+        ..SmoothGrad::new(Saliency::default())
+    };
+    assert!(close(
+        &flat(&sg0.attribute(&net, &x, &target).unwrap()),
+        &plain,
+        1e-6
+    ));
+    let ixg = SmoothGrad {
+        samples: 3,
+        noise: Noise::Relative(0.0),
+        ..SmoothGrad::new(InputXGradient)
+    };
+    assert!(close(
+        &flat(&ixg.attribute(&net, &x, &target).unwrap()),
+        &flat(&InputXGradient.attribute(&net, &x, &target).unwrap()),
+        1e-5
+    ));
+
+    let sg = SmoothGrad {
+        samples: 8,
+        batch_size: 5,
+        ..SmoothGrad::new(Saliency::default())
+    };
+    let a = flat(&sg.attribute(&net, &x, &target).unwrap());
+    assert_eq!(
+        a,
+        flat(&sg.attribute(&net, &x, &target).unwrap()),
+        "same seed, same map"
+    );
+    let other = SmoothGrad {
+        seed: 1,
+        ..sg.clone()
+    };
+    assert_ne!(a, flat(&other.attribute(&net, &x, &target).unwrap()));
+    assert!(!close(&a, &plain, 1e-3), "noise changed nothing");
+    for variant in [SmoothGradVariant::Squared, SmoothGradVariant::VarGrad] {
+        let v = SmoothGrad {
+            variant,
+            ..sg.clone()
+        };
+        assert!(
+            flat(&v.attribute(&net, &x, &target).unwrap())
+                .iter()
+                .all(|&a| a >= 0.0),
+            "{variant:?}"
+        );
+    }
+    let bad = SmoothGrad {
+        samples: 0,
+        ..sg.clone()
+    };
+    assert!(bad.attribute(&net, &x, &target).is_err());
+    let bad = SmoothGrad {
+        noise: Noise::Absolute(f32::NAN),
+        ..sg
+    };
+    assert!(bad.attribute(&net, &x, &target).is_err());
+}
+
+#[test]
+fn relative_noise_has_the_requested_standard_deviation() {
+    // A linear model's gradient does not depend on x: SmoothGrad of gradient × input is
+    // w ⊙ mean(x + ε), and its deviation from w ⊙ x reveals the noise mean; instead measure the
+    // noise through VarGrad of InputXGradient: Var[w ⊙ (x + ε)] = w² σ².
+    let mut rng = Rng::new(15);
+    let net = smooth_model(&mut rng);
+    let x = t(&[0.0, 1.0, 0.5, 0.25, 0.75, 0.0], &[1, 1, 2, 3]); // range 1
+    let sg = SmoothGrad {
+        samples: 4000,
+        noise: Noise::Relative(0.2),
+        variant: SmoothGradVariant::VarGrad,
+        ..SmoothGrad::new(InputXGradient)
+    };
+    let var = flat(&sg.attribute(&net, &x, &Target::class(0)).unwrap());
+    let w = flat(&net.parameters()[0].1);
+    for i in 0..6 {
+        let want = w[i] * w[i] * 0.04;
+        assert!(
+            (var[i] - want).abs() < 0.1 * want,
+            "{i}: {} vs {want}",
+            var[i]
+        );
+    }
+}
+
+#[test]
+fn conformance_batches_targets_and_errors() {
+    let mut rng = Rng::new(16);
+    let net = Network::init(&zoo::spec("E").unwrap(), 4, &Device::Cpu).unwrap();
+    let x = random_input(&mut rng, &[3, 1, 28, 28]);
+    let classes = vec![3usize, 5, 9];
+    let methods: Vec<(&str, Box<dyn Attribution>)> = vec![
+        ("saliency", Box::new(Saliency::default())),
+        ("sensitivity", Box::new(Saliency::sensitivity())),
+        ("input_x_gradient", Box::new(InputXGradient)),
+        (
+            "integrated_gradients",
+            Box::new(IntegratedGradients {
+                steps: 8,
+                ..Default::default()
+            }),
+        ),
+        (
+            "smooth_grad",
+            Box::new(SmoothGrad {
+                samples: 2,
+                noise: Noise::Absolute(0.0),
+                ..SmoothGrad::new(Saliency::default())
+            }),
+        ),
+    ];
+    for (name, m) in &methods {
+        let batch = m
+            .attribute(&net, &x, &Target::classes(classes.clone()))
+            .unwrap();
+        assert_eq!(batch.dims(), x.dims(), "{name}");
+        for (i, &c) in classes.iter().enumerate() {
+            let xi = x.narrow(0, i, 1).unwrap();
+            let one = m.attribute(&net, &xi, &Target::class(c)).unwrap();
+            assert!(
+                close(&flat(&batch.narrow(0, i, 1).unwrap()), &flat(&one), 1e-4),
+                "{name}: example {i}"
+            );
+        }
+        let err = m
+            .attribute(&net, &x, &Target::class(10))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("class 10") && err.contains("10 outputs"),
+            "{name}: {err}"
+        );
+        let err = m
+            .attribute(&net, &x, &Target::classes(vec![1, 2]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("2 classes given for a batch of 3"),
+            "{name}: {err}"
+        );
+        let wrong = random_input(&mut rng, &[1, 1, 27, 28]);
+        let err = m
+            .attribute(&net, &wrong, &Target::class(0))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("expected input [N, 1, 28, 28]"),
+            "{name}: {err}"
+        );
+        let nan = (x.clone() * f64::NAN).unwrap();
+        let err = m
+            .attribute(&net, &nan, &Target::class(0))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("NaN"), "{name}: {err}");
+    }
+}
+
+#[test]
+fn scores_softmax_sum_of_logits_and_predicted() {
+    let mut rng = Rng::new(17);
+    let net = smooth_model(&mut rng);
+    let x = random_input(&mut rng, &[2, 1, 2, 3]);
+    let logits = net.forward(&x).unwrap().to_vec2::<f32>().unwrap();
+    // the sum-of-logits gradient is the sum of the per-class gradients
+    let sum = flat(
+        &Saliency::default()
+            .attribute(
+                &net,
+                &x,
+                &Target::predicted().with_score(Score::SumOfLogits),
+            )
+            .unwrap(),
+    );
+    let mut want = vec![0f32; sum.len()];
+    for c in 0..3 {
+        let g = flat(
+            &Saliency::default()
+                .attribute(&net, &x, &Target::class(c))
+                .unwrap(),
+        );
+        want.iter_mut().zip(g).for_each(|(w, v)| *w += v);
+    }
+    assert!(close(&sum, &want, 1e-5));
+    // softmax score value and predicted class
+    let t = Target::predicted().with_score(Score::Softmax);
+    let s = flat(&t.score(&net.forward(&x).unwrap()).unwrap());
+    for (row, sv) in logits.iter().zip(s) {
+        let m = row.iter().cloned().fold(f32::MIN, f32::max);
+        let z: f32 = row.iter().map(|v| (v - m).exp()).sum();
+        assert!(
+            (sv - 1.0 / z).abs() < 1e-6,
+            "softmax of the predicted class"
+        );
+    }
+}
+
+#[test]
+fn simple_taylor_is_conservative_on_a_bias_free_relu_network() {
+    // B0 has no biases: the logit is positively homogeneous, so Σ x ⊙ ∇f = f(x) (Euler).
+    let mut rng = Rng::new(18);
+    let net = Network::init(&zoo::spec("B0").unwrap(), 5, &Device::Cpu).unwrap();
+    let x = random_input(&mut rng, &[4, 1, 28, 28]);
+    let target = Target::classes(vec![0, 3, 6, 9]);
+    let r = InputXGradient.attribute(&net, &x, &target).unwrap();
+    let sums = flat(&r.flatten_from(1).unwrap().sum(1).unwrap());
+    let scores = flat(&target.score(&net.forward(&x).unwrap()).unwrap());
+    assert!(close(&sums, &scores, 1e-4), "{sums:?} vs {scores:?}");
+}
