@@ -1,0 +1,1 @@
+//! Fast CPU kernels where candle's are slow (work in progress).
