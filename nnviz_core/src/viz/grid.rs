@@ -82,6 +82,28 @@ impl Grid {
         Ok(g)
     }
 
+    /// Like [`digits`](Grid::digits), each map overlaid on its input digit (the original's
+    /// figures: the gray digit, the heatmap on top with alpha 0.5, a colorbar).
+    pub fn digit_overlays(images: impl TensorBatch, maps: impl TensorBatch) -> Result<Grid> {
+        let (images, maps) = (images.tensors()?, maps.tensors()?);
+        if images.len() != 10 || maps.len() != 10 {
+            bail!(
+                "Grid::digit_overlays: expected 10 images and 10 maps, got {} and {}",
+                images.len(),
+                maps.len()
+            );
+        }
+        let mut g = Grid::new(5, 2);
+        for (c, (im, map)) in images.iter().zip(&maps).enumerate() {
+            g = g.panel(
+                Overlay::new(im, map)?
+                    .alpha(0.5)
+                    .title(format!("Digit: {c}")),
+            );
+        }
+        Ok(g)
+    }
+
     /// Heatmaps of a batch laid out `rows × cols` (row by row), without titles.
     pub fn maps(rows: usize, cols: usize, maps: impl TensorBatch) -> Result<Grid> {
         let mut g = Grid::new(rows, cols);
@@ -244,6 +266,19 @@ mod tests {
     fn size(png: &super::super::Png) -> (u32, u32) {
         let img = image::load_from_memory(png.as_bytes()).unwrap();
         (img.width(), img.height())
+    }
+
+    #[test]
+    fn digit_overlays_render_and_count() {
+        let maps = Tensor::cat(&(0..10).map(relevance).collect::<Vec<_>>(), 0).unwrap();
+        let ims = Tensor::cat(&(0..10).map(digit).collect::<Vec<_>>(), 0).unwrap();
+        let g = Grid::digit_overlays(&ims, &maps).unwrap();
+        let (w, h) = size(&g.cmap(Colormap::Hot).render().unwrap());
+        assert!(h > w, "5 rows × 2 columns: {w}×{h}");
+        let err = Grid::digit_overlays(&ims, &maps.narrow(0, 0, 9).unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("10 images and 10 maps, got 10 and 9"), "{err}");
     }
 
     #[test]
