@@ -416,3 +416,31 @@ fn safetensors_bytes(tensors: Vec<(&str, Tensor)>, md: HashMap<String, String>) 
     out.extend_from_slice(&data);
     out
 }
+
+#[test]
+fn max_pool_gradient_goes_to_the_winner_on_every_path() {
+    // The CPU kernel (f32) and the device-generic candle path (f64 here) must agree, and a
+    // single winner gets the whole gradient (candle 0.11.1's own backward would give it 1/k²).
+    use nnviz_core::candle::{DType, Var};
+    let mut rng = Rng::new(21);
+    let xv: Vec<f32> = (0..2 * 3 * 7 * 7).map(|_| rng.normal()).collect();
+    let layer = Layer::MaxPool2d {
+        kernel: 2,
+        stride: 2,
+        padding: Padding::Same,
+    };
+    let grad = |dtype: DType| -> Vec<f32> {
+        let x = Var::from_tensor(&t(&xv, &[2, 3, 7, 7]).to_dtype(dtype).unwrap()).unwrap();
+        let y = layer.forward(x.as_tensor()).unwrap();
+        let g = y.sum_all().unwrap().backward().unwrap();
+        flat(&g.get(x.as_tensor()).unwrap().to_dtype(DType::F32).unwrap())
+    };
+    let (g32, g64) = (grad(DType::F32), grad(DType::F64));
+    assert_eq!(g32, g64);
+    assert_eq!(
+        g32.iter().sum::<f32>(),
+        (2 * 3 * 4 * 4) as f32,
+        "one unit of gradient per window"
+    );
+    assert!(g32.iter().all(|&v| v == 0.0 || v == 1.0));
+}

@@ -1,1 +1,301 @@
-//! Fast CPU kernels where candle's are slow (work in progress).
+//! Fast CPU kernels for the layers where candle's CPU backend is slow: convolution (forward and
+//! both gradients), max-pooling and average pooling, all on `f32` NCHW tensors.
+//!
+//! [`crate::model::layer`] dispatches here when every tensor involved is an `f32` tensor on
+//! [`Device::Cpu`] (see [`supports`]) and the kernel family is switched on (see [`switches`]);
+//! otherwise (CUDA, other dtypes) it keeps candle's own operations.
+//!
+//! # Padding convention
+//!
+//! Every kernel takes an explicit [`Pad2d`] `(top, bottom, left, right)` and a stride `s ≥ 1`.
+//! Output position `(oy, ox)` with window offset `(ki, kj)` reads input cell
+//! `(oy·s + ki − top, ox·s + kj − left)`; cells outside `[0, H) × [0, W)` are padding. For
+//! convolution padding reads as zero; max-pooling never lets a padded cell win; average pooling
+//! divides by the number of valid (unpadded) cells of each window. TensorFlow's asymmetric `SAME`
+//! padding (the odd cell at the bottom/right) is just a `Pad2d` with `bottom = top + 1`, so no
+//! padded copy of the input is ever made. The output size is `(H + top + bottom − kh)/s + 1`
+//! (rounded down), and likewise for the width.
+//!
+//! # Convolution as im2col + gemm
+//!
+//! For one sample, `im2col` unrolls the input `x[C, H, W]` into a matrix `col[K, P]` with
+//! `K = C·kh·kw` rows (one per `(c, ki, kj)`) and `P = OH·OW` columns (one per output position):
+//! `col[(c, ki, kj), (oy, ox)] = x[c, oy·s + ki − top, ox·s + kj − left]` (zero in the padding).
+//! With the kernel `W[O, C, kh, kw]` viewed as a row-major matrix `W[O, K]`, the convolution is a
+//! single matrix product per sample, computed by the `gemm` crate (the one candle uses):
+//!
+//! ```text
+//! y_n[O, P] = W[O, K] · col_n[K, P]
+//! ```
+//!
+//! # Backward formulas
+//!
+//! For an upstream gradient `g = ∂L/∂y` (`g_n[O, P]` per sample):
+//!
+//! ```text
+//! ∂L/∂col_n = Wᵀ[K, O] · g_n[O, P]          then ∂L/∂x_n = col2im(∂L/∂col_n)
+//! ∂L/∂W     = Σ_n g_n[O, P] · col_nᵀ[P, K]
+//! ```
+//!
+//! `col2im` is the adjoint of `im2col`: it adds every entry of a `[K, P]` matrix back into the
+//! input cell it was read from (entries that came from padding are dropped). The kernel gradient
+//! recomputes `im2col` of the input rather than keeping it from the forward pass.
+//!
+//! Both gradients are themselves computed by custom ops (`nnviz-conv2d-grad-input`,
+//! `nnviz-conv2d-grad-kernel`, `nnviz-max-pool2d-grad`, `nnviz-avg-pool2d-grad`) whose own
+//! backward is not implemented: **second-order gradients through these kernels are not
+//! supported**. candle detaches gradients by default, so this only matters with
+//! `CANDLE_GRAD_DO_NOT_DETACH`, where differentiating a gradient returns candle's
+//! `BackwardNotSupported` error naming the op. A gradient is only computed for an argument that
+//! takes part in the graph (`Tensor::track_op`), so training does not pay for the input gradient
+//! of the first layer and attribution does not pay for kernel gradients of a frozen network.
+//!
+//! # Pooling
+//!
+//! Max-pooling records the flat index of each window's winner in the forward pass and, in the
+//! backward pass, routes each output gradient to that single cell (PyTorch's convention: the first
+//! maximum in row-major window order wins ties). A NaN beats every number (the first NaN wins).
+//! Padded cells never win; a window without any valid cell (only possible with explicit padding
+//! wider than the window) yields −∞ and passes no gradient. candle's own max-pool backward
+//! instead builds a mask with `eq` against the upsampled output and multiplies the gradient by the
+//! window's average of that mask, so a window with a single maximum passes only `1/(kh·kw)` of its
+//! gradient (and tied cells each get more); it is also slower. Average pooling divides each window
+//! by its count of valid cells and, backwards, spreads `g / count` over those cells. Both support
+//! any kernel and stride (candle's pooling backward requires `kernel == stride`).
+//!
+//! # Threading
+//!
+//! Consecutive samples are grouped so that each gemm is about 512 im2col columns wide (several
+//! 7×7 maps side by side, for example), with at least eight groups when the batch has that many
+//! samples. With two or more groups and more than one rayon thread, the groups are spread over
+//! rayon's pool and each gemm runs single-threaded; otherwise (a single image, say) the groups run
+//! in turn and gemm uses all threads. The kernel gradient is a fixed number of partial sums added
+//! in order. The grouping and the partial sums do not depend on the number of threads, so neither
+//! do the results (bit for bit; checked in `tests/kernels.rs`). Pooling runs over the `N·C`
+//! planes in parallel.
+//!
+//! Inputs that are not contiguous are copied with `Tensor::contiguous` by the public functions
+//! here; the ops themselves return an error (never panic) on a strided layout.
+
+mod conv;
+mod matmul;
+mod pool;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use candle_core::backend::BackendStorage;
+use candle_core::{CpuStorage, DType, Device, Layout, Tensor};
+
+use crate::{bail, Result};
+
+/// Explicit padding of the two spatial axes, in cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pad2d {
+    pub top: usize,
+    pub bottom: usize,
+    pub left: usize,
+    pub right: usize,
+}
+
+impl Pad2d {
+    /// The same padding on all four sides.
+    pub fn uniform(p: usize) -> Pad2d {
+        Pad2d {
+            top: p,
+            bottom: p,
+            left: p,
+            right: p,
+        }
+    }
+
+    fn is_zero(&self) -> bool {
+        self.top == 0 && self.bottom == 0 && self.left == 0 && self.right == 0
+    }
+}
+
+/// Which kernel families [`crate::model::layer`] uses on the CPU. Both are on by default.
+///
+/// This is process-wide state, meant for benchmarks and for cross-checking against candle's own
+/// operations; switching it while another thread runs a model changes that model's path too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Switches {
+    /// Convolution (forward and both gradients).
+    pub conv: bool,
+    /// Max- and average pooling (forward and gradient).
+    pub pool: bool,
+}
+
+static CONV_ON: AtomicBool = AtomicBool::new(true);
+static POOL_ON: AtomicBool = AtomicBool::new(true);
+
+/// The current [`Switches`].
+pub fn switches() -> Switches {
+    Switches {
+        conv: CONV_ON.load(Ordering::Relaxed),
+        pool: POOL_ON.load(Ordering::Relaxed),
+    }
+}
+
+/// Sets the [`Switches`] and returns the previous ones.
+pub fn set_switches(s: Switches) -> Switches {
+    let old = switches();
+    CONV_ON.store(s.conv, Ordering::Relaxed);
+    POOL_ON.store(s.pool, Ordering::Relaxed);
+    old
+}
+
+/// Whether the kernels here can run on these tensors: all `f32`, all on the CPU.
+pub fn supports(tensors: &[&Tensor]) -> bool {
+    tensors
+        .iter()
+        .all(|t| t.dtype() == DType::F32 && matches!(t.device(), Device::Cpu))
+}
+
+fn check_supported(op: &str, tensors: &[(&str, &Tensor)]) -> Result<()> {
+    for (what, t) in tensors {
+        if !supports(&[t]) {
+            bail!(
+                "{op}: the fast kernel needs f32 tensors on the CPU, but the {what} {:?} is {:?} on {:?}",
+                t.dims(),
+                t.dtype(),
+                t.device().location()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// 2-D cross-correlation of `x[N, C, H, W]` with `w[O, C, kh, kw]` (no bias), stride `stride`,
+/// explicit padding `pad`: `[N, O, OH, OW]`. Differentiable in both arguments (first order).
+pub fn conv2d(x: &Tensor, w: &Tensor, stride: usize, pad: Pad2d) -> Result<Tensor> {
+    check_supported("conv2d", &[("input", x), ("kernel", w)])?;
+    let (x, w) = (x.contiguous()?, w.contiguous()?);
+    Ok(x.apply_op2(&w, conv::Conv2d { stride, pad })?)
+}
+
+/// The input gradient of [`conv2d`] for the output gradient `g[N, O, OH, OW]` and kernel
+/// `w[O, C, kh, kw]` on an input of `h × w_in` cells: `col2im(Wᵀ · g_n)` per sample, which is
+/// also the transposed convolution of `g` with `w` (LRP's `Wᵀ s` step). Not differentiable.
+pub fn conv2d_grad_input(
+    g: &Tensor,
+    w: &Tensor,
+    stride: usize,
+    pad: Pad2d,
+    (h, w_in): (usize, usize),
+) -> Result<Tensor> {
+    check_supported(
+        "conv2d_grad_input",
+        &[("output gradient", g), ("kernel", w)],
+    )?;
+    let (g, w) = (g.contiguous()?, w.contiguous()?);
+    Ok(g.apply_op2(&w, conv::Conv2dGradInput::new(stride, pad, h, w_in))?)
+}
+
+/// The kernel gradient of [`conv2d`] for the input `x[N, C, H, W]` and the output gradient
+/// `g[N, O, OH, OW]`, for a `kh × kw` kernel: `Σ_n g_n · im2col(x_n)ᵀ`. Not differentiable.
+pub fn conv2d_grad_kernel(
+    x: &Tensor,
+    g: &Tensor,
+    stride: usize,
+    pad: Pad2d,
+    (kh, kw): (usize, usize),
+) -> Result<Tensor> {
+    check_supported(
+        "conv2d_grad_kernel",
+        &[("input", x), ("output gradient", g)],
+    )?;
+    let (x, g) = (x.contiguous()?, g.contiguous()?);
+    Ok(x.apply_op2(&g, conv::Conv2dGradKernel::new(stride, pad, kh, kw))?)
+}
+
+/// Max-pooling of `x[N, C, H, W]` with a `kernel[0] × kernel[1]` window, padded cells never win.
+/// The gradient goes to the first maximum of each window.
+pub fn max_pool2d(x: &Tensor, kernel: [usize; 2], stride: usize, pad: Pad2d) -> Result<Tensor> {
+    check_supported("max_pool2d", &[("input", x)])?;
+    Ok(x.contiguous()?
+        .apply_op1(pool::MaxPool2d::new(kernel, stride, pad))?)
+}
+
+/// Average pooling of `x[N, C, H, W]` over the valid (unpadded) cells of each window.
+pub fn avg_pool2d(x: &Tensor, kernel: [usize; 2], stride: usize, pad: Pad2d) -> Result<Tensor> {
+    check_supported("avg_pool2d", &[("input", x)])?;
+    Ok(x.contiguous()?.apply_op1(pool::AvgPool2d {
+        kernel,
+        stride,
+        pad,
+    })?)
+}
+
+/// A candle error with a message (errors inside custom ops must be candle's).
+fn op_err(msg: String) -> candle_core::Error {
+    candle_core::Error::Msg(msg)
+}
+
+/// The `f32` data of a contiguous CPU tensor, or an error naming the op and the operand.
+fn cpu_f32<'a>(
+    op: &str,
+    what: &str,
+    s: &'a CpuStorage,
+    l: &Layout,
+) -> candle_core::Result<&'a [f32]> {
+    let data = match s {
+        CpuStorage::F32(v) => v.as_slice(),
+        other => {
+            return Err(op_err(format!(
+                "{op}: the {what} {:?} must be f32, got {:?}",
+                l.dims(),
+                other.dtype()
+            )))
+        }
+    };
+    let (start, end) = l.contiguous_offsets().ok_or_else(|| {
+        op_err(format!(
+            "{op}: the {what} {:?} is not contiguous (strides {:?}); call .contiguous() first",
+            l.dims(),
+            l.stride()
+        ))
+    })?;
+    data.get(start..end).ok_or_else(|| {
+        op_err(format!(
+            "{op}: the {what} {:?} spans {start}..{end} of a storage of {} elements",
+            l.dims(),
+            data.len()
+        ))
+    })
+}
+
+/// The four dimensions of an NCHW operand, or an error naming the op.
+fn dims4(op: &str, what: &str, l: &Layout) -> candle_core::Result<[usize; 4]> {
+    match *l.dims() {
+        [a, b, c, d] => Ok([a, b, c, d]),
+        ref d => Err(op_err(format!("{op}: the {what} must be 4-D, got {d:?}"))),
+    }
+}
+
+/// Output size along one axis, or `None` when the window does not fit.
+fn out_size(n: usize, k: usize, s: usize, before: usize, after: usize) -> Option<usize> {
+    let padded = n + before + after;
+    (s > 0 && k > 0 && padded >= k).then(|| (padded - k) / s + 1)
+}
+
+/// The output positions `o ∈ [lo, hi)` (of `n_out`) whose input index `o·s + off − before` lies
+/// in `[0, n)`.
+fn valid_range(n: usize, n_out: usize, s: usize, before: usize, off: usize) -> (usize, usize) {
+    let lo = if before > off {
+        (before - off).div_ceil(s)
+    } else {
+        0
+    }
+    .min(n_out);
+    let hi = if n > 0 && n + before > off {
+        ((n - 1 + before - off) / s + 1).min(n_out)
+    } else {
+        0
+    };
+    (lo.min(hi), hi)
+}
+
+/// rayon's thread count.
+fn threads() -> usize {
+    rayon::current_num_threads().max(1)
+}

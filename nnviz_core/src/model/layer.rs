@@ -457,7 +457,16 @@ pub fn conv2d(
 ) -> Result<Tensor> {
     let (_, _, kh, kw) = w.dims4()?;
     let (top, bottom, left, right, _, _) = window_geometry(x, [kh, kw], stride, padding)?;
-    let y = if top == bottom && left == right && top == left {
+    let y = if crate::kernels::switches().conv && crate::kernels::supports(&[x, w]) {
+        // im2col + gemm on the CPU, with the padding applied inside im2col.
+        let pad = crate::kernels::Pad2d {
+            top,
+            bottom,
+            left,
+            right,
+        };
+        crate::kernels::conv2d(x, w, stride, pad)?
+    } else if top == bottom && left == right && top == left {
         x.conv2d(w, top, stride, 1, 1)?
     } else {
         x.pad_with_zeros(2, top, bottom)?
@@ -503,14 +512,49 @@ fn pad_const(
 /// Max-pooling; padded cells never win (they hold −∞).
 pub fn max_pool2d(x: &Tensor, kernel: usize, stride: usize, padding: Padding) -> Result<Tensor> {
     let (top, bottom, left, right, _, _) = window_geometry(x, [kernel, kernel], stride, padding)?;
+    if crate::kernels::switches().pool && crate::kernels::supports(&[x]) {
+        let pad = crate::kernels::Pad2d {
+            top,
+            bottom,
+            left,
+            right,
+        };
+        return crate::kernels::max_pool2d(x, [kernel, kernel], stride, pad);
+    }
     let xp = pad_const(x, top, bottom, left, right, f32::NEG_INFINITY)?;
-    Ok(xp.max_pool2d_with_stride(kernel, stride)?)
+    let y = xp.max_pool2d_with_stride(kernel, stride)?;
+    if kernel != stride {
+        return Ok(y);
+    }
+    // candle 0.11.1's max-pool backward multiplies the gradient by the window mean of the
+    // winner mask (1/k² for a single winner) instead of dividing by the number of winners. Route
+    // it ourselves, device-generically: y = Σ_window x · m / count, with the winner mask m and
+    // count treated as constants, so ∂y/∂x = m / count (ties share the gradient).
+    let (_, _, hp, wp) = xp.dims4()?;
+    let m = xp
+        .detach()
+        .eq(&y.detach().upsample_nearest2d(hp, wp)?)?
+        .to_dtype(x.dtype())?;
+    let k2 = (kernel * kernel) as f64;
+    let count = (m.avg_pool2d_with_stride(kernel, stride)? * k2)?;
+    let weights = m.div(&count.upsample_nearest2d(hp, wp)?)?;
+    let xz = pad_const(x, top, bottom, left, right, 0.0)?; // −∞ × 0 would be NaN
+    Ok(((xz * weights)?.avg_pool2d_with_stride(kernel, stride)? * k2)?)
 }
 
 /// Average pooling over the valid (unpadded) cells of each window, as TensorFlow's SAME.
 pub fn avg_pool2d(x: &Tensor, kernel: usize, stride: usize, padding: Padding) -> Result<Tensor> {
     let (_, _, h, w) = x.dims4()?;
     let (top, bottom, left, right, oh, ow) = window_geometry(x, [kernel, kernel], stride, padding)?;
+    if crate::kernels::switches().pool && crate::kernels::supports(&[x]) {
+        let pad = crate::kernels::Pad2d {
+            top,
+            bottom,
+            left,
+            right,
+        };
+        return crate::kernels::avg_pool2d(x, [kernel, kernel], stride, pad);
+    }
     let xp = pad_const(x, top, bottom, left, right, 0.0)?;
     let y = xp.avg_pool2d_with_stride(kernel, stride)?;
     if top + bottom + left + right == 0 {

@@ -275,7 +275,7 @@ mod tests {
         let g = Grid::digit_overlays(&ims, &maps).unwrap();
         let (w, h) = size(&g.cmap(Colormap::Hot).render().unwrap());
         assert!(h > w, "5 rows × 2 columns: {w}×{h}");
-        let err = Grid::digit_overlays(&ims, &maps.narrow(0, 0, 9).unwrap())
+        let err = Grid::digit_overlays(&ims, maps.narrow(0, 0, 9).unwrap())
             .unwrap_err()
             .to_string();
         assert!(err.contains("10 images and 10 maps, got 10 and 9"), "{err}");

@@ -1,0 +1,378 @@
+//! Max- and average pooling with explicit padding, and their gradients (see the module docs of
+//! [`crate::kernels`]).
+
+use std::sync::{Arc, OnceLock};
+
+use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
+use rayon::prelude::*;
+
+use super::{cpu_f32, dims4, op_err, out_size, Pad2d};
+
+const MAX: &str = "nnviz-max-pool2d";
+const MAX_GRAD: &str = "nnviz-max-pool2d-grad";
+const AVG: &str = "nnviz-avg-pool2d";
+const AVG_GRAD: &str = "nnviz-avg-pool2d-grad";
+
+/// No valid cell in the window (only possible with padding wider than the window).
+const NONE: u32 = u32::MAX;
+
+/// A `u64` whose order is max-pooling's: the value in the high half (mapped to an order-preserving
+/// `u32`, every NaN above +∞), the complement of the cell index in the low half so that of equal
+/// values the first cell is largest (−0 ranks just below +0). Never 0 (that marks "no valid
+/// cell"). Taking the maximum of keys compiles to branch-free code, which matters on random data.
+fn max_key(v: f32, i: u32) -> u64 {
+    let b = v.to_bits();
+    let ord = if v.is_nan() {
+        u32::MAX
+    } else {
+        // Negative: flip every bit; positive: flip the sign bit.
+        b ^ ((((b as i32) >> 31) as u32) | 0x8000_0000)
+    };
+    ((ord as u64) << 32) | (!i) as u64
+}
+
+/// The resolved shapes of one pooling, with each output row's and column's input range.
+struct Geom {
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    oh: usize,
+    ow: usize,
+    /// `[lo, hi)` input rows of each output row.
+    rows: Vec<(usize, usize)>,
+    /// `[lo, hi)` input columns of each output column.
+    cols: Vec<(usize, usize)>,
+}
+
+/// The valid input range `[lo, hi)` of window `o` along an axis of size `n`.
+fn window(o: usize, s: usize, before: usize, k: usize, n: usize) -> (usize, usize) {
+    let start = o * s;
+    let lo = start.saturating_sub(before).min(n);
+    let hi = (start + k).saturating_sub(before).min(n);
+    (lo, hi.max(lo))
+}
+
+impl Geom {
+    fn new(
+        op: &str,
+        x: [usize; 4],
+        kernel: [usize; 2],
+        stride: usize,
+        pad: Pad2d,
+    ) -> candle_core::Result<Geom> {
+        let [n, c, h, w] = x;
+        let [kh, kw] = kernel;
+        let (Some(oh), Some(ow)) = (
+            out_size(h, kh, stride, pad.top, pad.bottom),
+            out_size(w, kw, stride, pad.left, pad.right),
+        ) else {
+            return Err(op_err(format!(
+                "{op}: a {kh}×{kw} window with stride {stride} does not fit the input {x:?} \
+                 padded by {pad:?}"
+            )));
+        };
+        if h * w >= NONE as usize {
+            return Err(op_err(format!(
+                "{op}: the input {x:?} has too many cells per plane for u32 indices"
+            )));
+        }
+        Ok(Geom {
+            n,
+            c,
+            h,
+            w,
+            oh,
+            ow,
+            rows: (0..oh).map(|o| window(o, stride, pad.top, kh, h)).collect(),
+            cols: (0..ow)
+                .map(|o| window(o, stride, pad.left, kw, w))
+                .collect(),
+        })
+    }
+
+    fn hw(&self) -> usize {
+        self.h * self.w
+    }
+
+    fn ohw(&self) -> usize {
+        self.oh * self.ow
+    }
+
+    fn in_shape(&self) -> Shape {
+        Shape::from((self.n, self.c, self.h, self.w))
+    }
+
+    fn out_shape(&self) -> Shape {
+        Shape::from((self.n, self.c, self.oh, self.ow))
+    }
+
+    fn out_dims(&self) -> [usize; 4] {
+        [self.n, self.c, self.oh, self.ow]
+    }
+
+    /// Number of valid cells in window `(oy, ox)`.
+    fn count(&self, oy: usize, ox: usize) -> usize {
+        let ((r0, r1), (c0, c1)) = (self.rows[oy], self.cols[ox]);
+        (r1 - r0) * (c1 - c0)
+    }
+}
+
+/// `x[N, C, H, W] → y[N, C, OH, OW]`, the maximum over each window's valid cells; records the
+/// winner of each window for the backward pass.
+pub(super) struct MaxPool2d {
+    kernel: [usize; 2],
+    stride: usize,
+    pad: Pad2d,
+    /// Per output cell, the flat index `iy·W + ix` of the winner within its plane.
+    argmax: OnceLock<Arc<Vec<u32>>>,
+}
+
+impl MaxPool2d {
+    pub(super) fn new(kernel: [usize; 2], stride: usize, pad: Pad2d) -> MaxPool2d {
+        MaxPool2d {
+            kernel,
+            stride,
+            pad,
+            argmax: OnceLock::new(),
+        }
+    }
+}
+
+impl CustomOp1 for MaxPool2d {
+    fn name(&self) -> &'static str {
+        MAX
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let g = Geom::new(
+            MAX,
+            dims4(MAX, "input", l)?,
+            self.kernel,
+            self.stride,
+            self.pad,
+        )?;
+        let x = cpu_f32(MAX, "input", s, l)?;
+        let (hw, ohw) = (g.hw(), g.ohw());
+        let mut y = vec![f32::NEG_INFINITY; g.n * g.c * ohw];
+        let mut idx = vec![NONE; y.len()];
+        if !y.is_empty() {
+            y.par_chunks_mut(ohw)
+                .zip(idx.par_chunks_mut(ohw))
+                .enumerate()
+                .for_each(|(plane, (yp, ip))| {
+                    let xp = &x[plane * hw..(plane + 1) * hw];
+                    for (oy, &(r0, r1)) in g.rows.iter().enumerate() {
+                        for (ox, &(c0, c1)) in g.cols.iter().enumerate() {
+                            // The largest key is the window's maximum, ties to the first cell.
+                            let best = if r1 - r0 == 2 && c1 - c0 == 2 {
+                                // The common 2×2 window, as a tree of maxima.
+                                let (a, b) = (r0 * g.w + c0, (r0 + 1) * g.w + c0);
+                                let key = |i: usize| max_key(xp[i], i as u32);
+                                key(a).max(key(a + 1)).max(key(b).max(key(b + 1)))
+                            } else {
+                                let mut best = 0u64;
+                                for iy in r0..r1 {
+                                    let start = iy * g.w + c0;
+                                    for (j, &v) in xp[start..iy * g.w + c1].iter().enumerate() {
+                                        best = best.max(max_key(v, (start + j) as u32));
+                                    }
+                                }
+                                best
+                            };
+                            let o = oy * g.ow + ox;
+                            let i = !(best as u32);
+                            if let (true, Some(&v)) = (best != 0, xp.get(i as usize)) {
+                                ip[o] = i;
+                                yp[o] = v;
+                            }
+                        }
+                    }
+                });
+        }
+        // The op is built for this one call, so the cell is always empty here.
+        let _ = self.argmax.set(Arc::new(idx));
+        Ok((CpuStorage::F32(y), g.out_shape()))
+    }
+
+    fn bwd(
+        &self,
+        arg: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
+        if !arg.track_op() {
+            return Ok(None);
+        }
+        let argmax = self.argmax.get().cloned().ok_or_else(|| {
+            op_err(format!(
+                "{MAX}: backward of the input {:?} before its forward pass",
+                arg.dims()
+            ))
+        })?;
+        let (_, _, h, w) = arg.dims4()?;
+        Ok(Some(grad.contiguous()?.apply_op1(MaxPool2dGrad {
+            argmax,
+            h,
+            w,
+        })?))
+    }
+}
+
+/// `g[N, C, OH, OW] → ∂L/∂x[N, C, H, W]`: each gradient goes to its window's winner.
+/// Not differentiable.
+struct MaxPool2dGrad {
+    argmax: Arc<Vec<u32>>,
+    h: usize,
+    w: usize,
+}
+
+impl CustomOp1 for MaxPool2dGrad {
+    fn name(&self) -> &'static str {
+        MAX_GRAD
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let [n, c, oh, ow] = dims4(MAX_GRAD, "output gradient", l)?;
+        let dy = cpu_f32(MAX_GRAD, "output gradient", s, l)?;
+        if self.argmax.len() != dy.len() {
+            return Err(op_err(format!(
+                "{MAX_GRAD}: the output gradient {:?} does not match the {} pooled cells of the \
+                 forward pass",
+                [n, c, oh, ow],
+                self.argmax.len()
+            )));
+        }
+        let (hw, ohw) = (self.h * self.w, oh * ow);
+        let mut dx = vec![0f32; n * c * hw];
+        if !dx.is_empty() && ohw > 0 {
+            dx.par_chunks_mut(hw)
+                .zip(dy.par_chunks(ohw).zip(self.argmax.par_chunks(ohw)))
+                .for_each(|(dxp, (gp, ip))| {
+                    for (&g, &i) in gp.iter().zip(ip) {
+                        if let Some(d) = dxp.get_mut(i as usize) {
+                            *d += g;
+                        }
+                    }
+                });
+        }
+        Ok((CpuStorage::F32(dx), Shape::from((n, c, self.h, self.w))))
+    }
+}
+
+/// `x[N, C, H, W] → y[N, C, OH, OW]`, the mean over each window's valid cells (0 for a window
+/// without any).
+pub(super) struct AvgPool2d {
+    pub(super) kernel: [usize; 2],
+    pub(super) stride: usize,
+    pub(super) pad: Pad2d,
+}
+
+impl CustomOp1 for AvgPool2d {
+    fn name(&self) -> &'static str {
+        AVG
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let g = Geom::new(
+            AVG,
+            dims4(AVG, "input", l)?,
+            self.kernel,
+            self.stride,
+            self.pad,
+        )?;
+        let x = cpu_f32(AVG, "input", s, l)?;
+        let (hw, ohw) = (g.hw(), g.ohw());
+        let mut y = vec![0f32; g.n * g.c * ohw];
+        if !y.is_empty() {
+            y.par_chunks_mut(ohw).enumerate().for_each(|(plane, yp)| {
+                let xp = &x[plane * hw..(plane + 1) * hw];
+                for (oy, &(r0, r1)) in g.rows.iter().enumerate() {
+                    for (ox, &(c0, c1)) in g.cols.iter().enumerate() {
+                        let count = g.count(oy, ox);
+                        if count == 0 {
+                            continue;
+                        }
+                        let mut sum = 0f32;
+                        for iy in r0..r1 {
+                            sum += xp[iy * g.w + c0..iy * g.w + c1].iter().sum::<f32>();
+                        }
+                        yp[oy * g.ow + ox] = sum / count as f32;
+                    }
+                }
+            });
+        }
+        Ok((CpuStorage::F32(y), g.out_shape()))
+    }
+
+    fn bwd(
+        &self,
+        arg: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
+        if !arg.track_op() {
+            return Ok(None);
+        }
+        let (_, _, h, w) = arg.dims4()?;
+        Ok(Some(grad.contiguous()?.apply_op1(AvgPool2dGrad {
+            kernel: self.kernel,
+            stride: self.stride,
+            pad: self.pad,
+            h,
+            w,
+        })?))
+    }
+}
+
+/// `g[N, C, OH, OW] → ∂L/∂x[N, C, H, W]`: `g / count` to every valid cell of the window.
+/// Not differentiable.
+struct AvgPool2dGrad {
+    kernel: [usize; 2],
+    stride: usize,
+    pad: Pad2d,
+    h: usize,
+    w: usize,
+}
+
+impl CustomOp1 for AvgPool2dGrad {
+    fn name(&self) -> &'static str {
+        AVG_GRAD
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let dy_dims = dims4(AVG_GRAD, "output gradient", l)?;
+        let x = [dy_dims[0], dy_dims[1], self.h, self.w];
+        let g = Geom::new(AVG_GRAD, x, self.kernel, self.stride, self.pad)?;
+        if dy_dims != g.out_dims() {
+            return Err(op_err(format!(
+                "{AVG_GRAD}: the output gradient {dy_dims:?} does not match the pooled shape {:?}",
+                g.out_dims()
+            )));
+        }
+        let dy = cpu_f32(AVG_GRAD, "output gradient", s, l)?;
+        let (hw, ohw) = (g.hw(), g.ohw());
+        let mut dx = vec![0f32; g.n * g.c * hw];
+        if !dx.is_empty() && ohw > 0 {
+            dx.par_chunks_mut(hw)
+                .zip(dy.par_chunks(ohw))
+                .for_each(|(dxp, gp)| {
+                    for (oy, &(r0, r1)) in g.rows.iter().enumerate() {
+                        for (ox, &(c0, c1)) in g.cols.iter().enumerate() {
+                            let count = g.count(oy, ox);
+                            if count == 0 {
+                                continue;
+                            }
+                            let v = gp[oy * g.ow + ox] / count as f32;
+                            for iy in r0..r1 {
+                                for d in &mut dxp[iy * g.w + c0..iy * g.w + c1] {
+                                    *d += v;
+                                }
+                            }
+                        }
+                    }
+                });
+        }
+        Ok((CpuStorage::F32(dx), g.in_shape()))
+    }
+}

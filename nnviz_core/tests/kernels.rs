@@ -1,0 +1,926 @@
+//! The fast CPU kernels (`nnviz_core::kernels`) against direct-loop twins written here: forward,
+//! input gradient and kernel gradient of convolution, max-pool gradient routing, SAME average
+//! pooling. Gradients are checked as the gradients of `sum(y ⊙ g)` for a random `g`.
+//!
+//! Run in release: `cargo test --release -p nnviz_core --test kernels`. The `#[ignore]`d
+//! `bench_d0` times D0 with the kernels on and off (`-- --ignored --nocapture`).
+
+use std::time::Instant;
+
+use nnviz_core::candle::{DType, Device, Tensor, Var};
+use nnviz_core::kernels::{self, Pad2d, Switches};
+use nnviz_core::model::layer;
+use nnviz_core::model::Padding;
+use nnviz_core::Rng;
+
+fn random(rng: &mut Rng, n: usize) -> Vec<f32> {
+    (0..n).map(|_| rng.normal()).collect()
+}
+
+fn tensor(v: &[f32], shape: &[usize]) -> Tensor {
+    Tensor::from_vec(v.to_vec(), shape, &Device::Cpu).unwrap()
+}
+
+fn flat(x: &Tensor) -> Vec<f32> {
+    x.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+}
+
+/// `max |got − want| ≤ 1e-5 · max |want|` over the finite reference values (relative to the
+/// largest reference magnitude); non-finite reference values (−∞ for a max-pool window without
+/// any valid cell) must match exactly.
+fn assert_rel(what: &str, got: &[f32], want: &[f64]) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths differ");
+    for (i, (&a, &b)) in got.iter().zip(want).enumerate() {
+        if !b.is_finite() {
+            assert!(a as f64 == b, "{what}: element {i}: {a} vs {b}");
+        }
+    }
+    let finite = || got.iter().zip(want).filter(|(_, b)| b.is_finite());
+    let scale = finite().fold(0f64, |m, (_, b)| m.max(b.abs())).max(1e-30);
+    let (i, err) = finite()
+        .map(|(&a, &b)| (a as f64 - b).abs())
+        .map(|e| if e.is_nan() { f64::INFINITY } else { e })
+        .enumerate()
+        .fold((0, 0f64), |m, (i, e)| if e > m.1 { (i, e) } else { m });
+    assert!(
+        err <= 1e-5 * scale,
+        "{what}: finite element {i}: error {err:e}, scale {scale:e}"
+    );
+}
+
+/// TensorFlow SAME padding `(before, after)` along an axis.
+fn same(n: usize, k: usize, s: usize) -> (usize, usize) {
+    let out = n.div_ceil(s);
+    let total = ((out - 1) * s + k).saturating_sub(n);
+    (total / 2, total - total / 2)
+}
+
+fn same_pad(h: usize, w: usize, kh: usize, kw: usize, s: usize) -> Pad2d {
+    let ((top, bottom), (left, right)) = (same(h, kh, s), same(w, kw, s));
+    Pad2d {
+        top,
+        bottom,
+        left,
+        right,
+    }
+}
+
+/// One convolution problem.
+#[derive(Debug, Clone, Copy)]
+struct Conv {
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    o: usize,
+    kh: usize,
+    kw: usize,
+    s: usize,
+    pad: Pad2d,
+}
+
+impl Conv {
+    fn out(&self) -> (usize, usize) {
+        (
+            (self.h + self.pad.top + self.pad.bottom - self.kh) / self.s + 1,
+            (self.w + self.pad.left + self.pad.right - self.kw) / self.s + 1,
+        )
+    }
+
+    /// Calls `f(n, o, oy, ox, c, ki, kj, x index, w index)` for every product that reads a
+    /// valid (unpadded) input cell.
+    fn each(&self, mut f: impl FnMut(usize, usize, usize, usize, usize, usize)) {
+        let (oh, ow) = self.out();
+        for n in 0..self.n {
+            for o in 0..self.o {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let yi = ((n * self.o + o) * oh + oy) * ow + ox;
+                        for c in 0..self.c {
+                            for ki in 0..self.kh {
+                                for kj in 0..self.kw {
+                                    let iy = (oy * self.s + ki) as isize - self.pad.top as isize;
+                                    let ix = (ox * self.s + kj) as isize - self.pad.left as isize;
+                                    if iy < 0
+                                        || ix < 0
+                                        || iy >= self.h as isize
+                                        || ix >= self.w as isize
+                                    {
+                                        continue;
+                                    }
+                                    let xi = ((n * self.c + c) * self.h + iy as usize) * self.w
+                                        + ix as usize;
+                                    let wi = ((o * self.c + c) * self.kh + ki) * self.kw + kj;
+                                    f(yi, xi, wi, n, o, c);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Direct-loop forward, input gradient and kernel gradient of `sum(y ⊙ g)`, in f64.
+    fn reference(&self, x: &[f32], w: &[f32], g: &[f32]) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let (oh, ow) = self.out();
+        let mut y = vec![0f64; self.n * self.o * oh * ow];
+        let mut dx = vec![0f64; x.len()];
+        let mut dw = vec![0f64; w.len()];
+        self.each(|yi, xi, wi, _, _, _| {
+            y[yi] += x[xi] as f64 * w[wi] as f64;
+            dx[xi] += g[yi] as f64 * w[wi] as f64;
+            dw[wi] += g[yi] as f64 * x[xi] as f64;
+        });
+        (y, dx, dw)
+    }
+}
+
+fn conv_cases() -> Vec<(&'static str, Conv)> {
+    let sp = same_pad;
+    let c = |n, c, h, w, o, kh, kw, s, pad| Conv {
+        n,
+        c,
+        h,
+        w,
+        o,
+        kh,
+        kw,
+        s,
+        pad,
+    };
+    let explicit = |top, bottom, left, right| Pad2d {
+        top,
+        bottom,
+        left,
+        right,
+    };
+    vec![
+        (
+            "4x4 stride 2 SAME on 7x7",
+            c(3, 2, 7, 7, 3, 4, 4, 2, sp(7, 7, 4, 4, 2)),
+        ),
+        (
+            "2x2 stride 2 SAME on 7x7",
+            c(1, 3, 7, 7, 2, 2, 2, 2, sp(7, 7, 2, 2, 2)),
+        ),
+        (
+            "3x3 stride 2 SAME on 6x5",
+            c(3, 2, 6, 5, 4, 3, 3, 2, sp(6, 5, 3, 3, 2)),
+        ),
+        (
+            "3x3 stride 1 SAME on 28x28",
+            c(3, 1, 28, 28, 4, 3, 3, 1, sp(28, 28, 3, 3, 1)),
+        ),
+        (
+            "3x3 SAME, 32→64 on 14x14",
+            c(3, 32, 14, 14, 64, 3, 3, 1, sp(14, 14, 3, 3, 1)),
+        ),
+        (
+            "3x3 SAME, batch 1, 16→8",
+            c(1, 16, 9, 9, 8, 3, 3, 1, sp(9, 9, 3, 3, 1)),
+        ),
+        ("1x1 pointwise", c(3, 5, 4, 6, 3, 1, 1, 1, Pad2d::default())),
+        (
+            "1x1 stride 2 SAME",
+            c(3, 4, 5, 5, 2, 1, 1, 2, sp(5, 5, 1, 1, 2)),
+        ),
+        (
+            "3x5 SAME on 9x11",
+            c(1, 3, 9, 11, 5, 3, 5, 1, sp(9, 11, 3, 5, 1)),
+        ),
+        (
+            "3x2 VALID on 9x8",
+            c(3, 2, 9, 8, 4, 3, 2, 1, Pad2d::default()),
+        ),
+        (
+            "3x3 explicit (2,0,0,1)",
+            c(3, 2, 5, 6, 3, 3, 3, 1, explicit(2, 0, 0, 1)),
+        ),
+        (
+            "3x3 stride 3 pad 1",
+            c(2, 3, 10, 9, 2, 3, 3, 3, Pad2d::uniform(1)),
+        ),
+        (
+            "windows inside the padding",
+            c(1, 1, 3, 3, 2, 2, 2, 1, explicit(3, 0, 0, 3)),
+        ),
+        (
+            "5x5 stride 2 wider than tall",
+            c(3, 2, 4, 13, 3, 5, 5, 2, sp(4, 13, 5, 5, 2)),
+        ),
+    ]
+}
+
+#[test]
+fn conv2d_matches_direct_loops_forward_and_both_gradients() {
+    let mut rng = Rng::new(7);
+    for (name, p) in conv_cases() {
+        let (oh, ow) = p.out();
+        let xv = random(&mut rng, p.n * p.c * p.h * p.w);
+        let wv = random(&mut rng, p.o * p.c * p.kh * p.kw);
+        let gv = random(&mut rng, p.n * p.o * oh * ow);
+        let x = Var::from_tensor(&tensor(&xv, &[p.n, p.c, p.h, p.w])).unwrap();
+        let w = Var::from_tensor(&tensor(&wv, &[p.o, p.c, p.kh, p.kw])).unwrap();
+        let g = tensor(&gv, &[p.n, p.o, oh, ow]);
+        let y = kernels::conv2d(x.as_tensor(), w.as_tensor(), p.s, p.pad).unwrap();
+        assert_eq!(y.dims(), &[p.n, p.o, oh, ow], "{name}: output shape");
+        let grads = (&y * &g).unwrap().sum_all().unwrap().backward().unwrap();
+        let (ry, rdx, rdw) = p.reference(&xv, &wv, &gv);
+        assert_rel(&format!("{name}: forward"), &flat(&y), &ry);
+        let dx = grads.get(x.as_tensor()).expect("input gradient");
+        let dw = grads.get(w.as_tensor()).expect("kernel gradient");
+        assert_eq!(dx.dims(), x.dims(), "{name}: input gradient shape");
+        assert_eq!(dw.dims(), w.dims(), "{name}: kernel gradient shape");
+        assert_rel(&format!("{name}: input gradient"), &flat(dx), &rdx);
+        assert_rel(&format!("{name}: kernel gradient"), &flat(dw), &rdw);
+        // The same gradients through the public functions.
+        let dx = kernels::conv2d_grad_input(&g, w.as_tensor(), p.s, p.pad, (p.h, p.w)).unwrap();
+        let dw = kernels::conv2d_grad_kernel(x.as_tensor(), &g, p.s, p.pad, (p.kh, p.kw)).unwrap();
+        assert_rel(&format!("{name}: conv2d_grad_input"), &flat(&dx), &rdx);
+        assert_rel(&format!("{name}: conv2d_grad_kernel"), &flat(&dw), &rdw);
+    }
+}
+
+#[test]
+fn layer_conv2d_dispatches_to_the_kernel_with_same_padding() {
+    // Through `layer::conv2d` (Padding::Same resolved there, bias added by candle).
+    let mut rng = Rng::new(8);
+    for (n, c, h, w, o, k, s) in [
+        (3, 2, 7, 7, 3, 4, 2),
+        (2, 3, 6, 5, 4, 3, 2),
+        (1, 1, 5, 5, 2, 3, 1),
+    ] {
+        let p = Conv {
+            n,
+            c,
+            h,
+            w,
+            o,
+            kh: k,
+            kw: k,
+            s,
+            pad: same_pad(h, w, k, k, s),
+        };
+        let (oh, ow) = p.out();
+        let (xv, wv) = (
+            random(&mut rng, n * c * h * w),
+            random(&mut rng, o * c * k * k),
+        );
+        let (bv, gv) = (random(&mut rng, o), random(&mut rng, n * o * oh * ow));
+        let x = Var::from_tensor(&tensor(&xv, &[n, c, h, w])).unwrap();
+        let wt = Var::from_tensor(&tensor(&wv, &[o, c, k, k])).unwrap();
+        let b = tensor(&bv, &[o]);
+        let y = layer::conv2d(x.as_tensor(), wt.as_tensor(), Some(&b), s, Padding::Same).unwrap();
+        let grads = (&y * tensor(&gv, &[n, o, oh, ow]))
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let (mut ry, rdx, rdw) = p.reference(&xv, &wv, &gv);
+        for (i, v) in ry.iter_mut().enumerate() {
+            *v += bv[(i / (oh * ow)) % o] as f64;
+        }
+        assert_rel("layer forward", &flat(&y), &ry);
+        assert_rel(
+            "layer input gradient",
+            &flat(grads.get(x.as_tensor()).unwrap()),
+            &rdx,
+        );
+        assert_rel(
+            "layer kernel gradient",
+            &flat(grads.get(wt.as_tensor()).unwrap()),
+            &rdw,
+        );
+    }
+}
+
+#[test]
+fn only_tracked_arguments_get_gradients() {
+    // A constant input (training) gets no gradient; a constant kernel (attribution) neither.
+    let mut rng = Rng::new(9);
+    let x = tensor(&random(&mut rng, 2 * 2 * 5 * 5), &[2, 2, 5, 5]);
+    let w = Var::from_tensor(&tensor(&random(&mut rng, 3 * 2 * 9), &[3, 2, 3, 3])).unwrap();
+    let y = kernels::conv2d(&x, w.as_tensor(), 1, Pad2d::uniform(1)).unwrap();
+    let grads = y.sum_all().unwrap().backward().unwrap();
+    assert!(grads.get(&x).is_none());
+    assert!(grads.get(w.as_tensor()).is_some());
+
+    let xv = Var::from_tensor(&x).unwrap();
+    let wc = w.as_tensor().detach();
+    let y = kernels::conv2d(xv.as_tensor(), &wc, 1, Pad2d::uniform(1)).unwrap();
+    let grads = y.sum_all().unwrap().backward().unwrap();
+    assert!(grads.get(xv.as_tensor()).is_some());
+    assert!(grads.get(&wc).is_none());
+}
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    // Forward, both gradients and the pools, bit for bit, in rayon pools of 1, 2 and 3 threads;
+    // batch 1 (gemm's own threading) and batch 37 (groups spread over the threads).
+    let mut rng = Rng::new(14);
+    for n in [1, 37] {
+        let (c, h, o) = (8, 7, 16);
+        let x = tensor(&random(&mut rng, n * c * h * h), &[n, c, h, h]);
+        let w = tensor(&random(&mut rng, o * c * 9), &[o, c, 3, 3]);
+        let g = tensor(&random(&mut rng, n * o * 4 * 4), &[n, o, 4, 4]);
+        let pad = same_pad(h, h, 3, 3, 2);
+        let run = || {
+            let xv = Var::from_tensor(&x).unwrap();
+            let wv = Var::from_tensor(&w).unwrap();
+            let y = kernels::conv2d(xv.as_tensor(), wv.as_tensor(), 2, pad).unwrap();
+            let grads = (&y * &g).unwrap().sum_all().unwrap().backward().unwrap();
+            let pooled = kernels::max_pool2d(&x, [2, 2], 2, same_pad(h, h, 2, 2, 2)).unwrap();
+            let avg = kernels::avg_pool2d(&x, [3, 3], 2, same_pad(h, h, 3, 3, 2)).unwrap();
+            [
+                flat(&y),
+                flat(grads.get(xv.as_tensor()).unwrap()),
+                flat(grads.get(wv.as_tensor()).unwrap()),
+                flat(&pooled),
+                flat(&avg),
+            ]
+        };
+        let in_pool = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(run)
+        };
+        let one = in_pool(1);
+        for threads in [2, 3] {
+            assert!(
+                one == in_pool(threads),
+                "batch {n}: {threads} threads differ from 1"
+            );
+        }
+    }
+}
+
+#[test]
+fn strided_inputs_are_copied_not_rejected() {
+    let mut rng = Rng::new(10);
+    let base = tensor(&random(&mut rng, 2 * 3 * 6 * 5), &[2, 3, 6, 5]);
+    let x = base.transpose(2, 3).unwrap(); // [2, 3, 5, 6], not contiguous
+    assert!(!x.is_contiguous());
+    let w = tensor(&random(&mut rng, 4 * 3 * 9), &[4, 3, 3, 3])
+        .transpose(2, 3)
+        .unwrap();
+    let pad = same_pad(5, 6, 3, 3, 2);
+    let got = kernels::conv2d(&x, &w, 2, pad).unwrap();
+    let want = kernels::conv2d(&x.contiguous().unwrap(), &w.contiguous().unwrap(), 2, pad).unwrap();
+    assert_eq!(flat(&got), flat(&want));
+    let got = kernels::max_pool2d(&x, [2, 2], 2, pad).unwrap();
+    let want = kernels::max_pool2d(&x.contiguous().unwrap(), [2, 2], 2, pad).unwrap();
+    assert_eq!(flat(&got), flat(&want));
+}
+
+#[test]
+fn errors_name_the_op_and_the_shapes() {
+    let x = Tensor::zeros((1, 2, 5, 5), DType::F32, &Device::Cpu).unwrap();
+    let w = Tensor::zeros((3, 4, 3, 3), DType::F32, &Device::Cpu).unwrap();
+    let e = kernels::conv2d(&x, &w, 1, Pad2d::uniform(1))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("conv2d") && e.contains("[1, 2, 5, 5]") && e.contains("[3, 4, 3, 3]"),
+        "{e}"
+    );
+
+    let w = Tensor::zeros((3, 2, 7, 7), DType::F32, &Device::Cpu).unwrap();
+    let e = kernels::conv2d(&x, &w, 1, Pad2d::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("conv2d") && e.contains("7×7"), "{e}");
+
+    let e = kernels::max_pool2d(&x, [2, 2], 0, Pad2d::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("max-pool2d") && e.contains("stride 0"), "{e}");
+
+    let x64 = x.to_dtype(DType::F64).unwrap();
+    let e = kernels::conv2d(&x64, &w, 1, Pad2d::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("conv2d") && e.contains("F64"), "{e}");
+    let x3 = Tensor::zeros((2, 5, 5), DType::F32, &Device::Cpu).unwrap();
+    let e = kernels::avg_pool2d(&x3, [2, 2], 2, Pad2d::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("avg-pool2d") && e.contains("4-D"), "{e}");
+}
+
+#[test]
+fn other_dtypes_fall_back_to_candle() {
+    // f64 is not a kernel dtype: layer::conv2d and the pools must take candle's path.
+    let mut rng = Rng::new(11);
+    let (n, c, h, w, o, k, s) = (2, 2, 7, 7, 3, 4, 2);
+    let xv = random(&mut rng, n * c * h * w);
+    let wv = random(&mut rng, o * c * k * k);
+    let (x, wt) = (tensor(&xv, &[n, c, h, w]), tensor(&wv, &[o, c, k, k]));
+    let f32_y = layer::conv2d(&x, &wt, None, s, Padding::Same).unwrap();
+    let to64 = |t: &Tensor| t.to_dtype(DType::F64).unwrap();
+    let f64_y = layer::conv2d(&to64(&x), &to64(&wt), None, s, Padding::Same).unwrap();
+    assert_eq!(f64_y.dtype(), DType::F64);
+    let a = flat(&f32_y);
+    let b: Vec<f64> = f64_y.flatten_all().unwrap().to_vec1::<f64>().unwrap();
+    assert_rel("f64 fallback conv", &a, &b);
+    for max in [true, false] {
+        let pool = |x: &Tensor| {
+            if max {
+                layer::max_pool2d(x, 2, 2, Padding::Same).unwrap()
+            } else {
+                layer::avg_pool2d(x, 2, 2, Padding::Same).unwrap()
+            }
+        };
+        let a = flat(&pool(&x));
+        let b: Vec<f64> = pool(&to64(&x))
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f64>()
+            .unwrap();
+        assert_rel("f64 fallback pool", &a, &b);
+    }
+}
+
+/// One pooling problem.
+#[derive(Debug, Clone, Copy)]
+struct Pool {
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    k: usize,
+    s: usize,
+    pad: Pad2d,
+}
+
+impl Pool {
+    fn out(&self) -> (usize, usize) {
+        (
+            (self.h + self.pad.top + self.pad.bottom - self.k) / self.s + 1,
+            (self.w + self.pad.left + self.pad.right - self.k) / self.s + 1,
+        )
+    }
+
+    /// The valid input cells (flat indices) of every window, in row-major window order.
+    fn windows(&self) -> Vec<Vec<usize>> {
+        let (oh, ow) = self.out();
+        let mut all = vec![];
+        for plane in 0..self.n * self.c {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let mut cells = vec![];
+                    for ki in 0..self.k {
+                        for kj in 0..self.k {
+                            let iy = (oy * self.s + ki) as isize - self.pad.top as isize;
+                            let ix = (ox * self.s + kj) as isize - self.pad.left as isize;
+                            if iy >= 0 && ix >= 0 && iy < self.h as isize && ix < self.w as isize {
+                                cells.push((plane * self.h + iy as usize) * self.w + ix as usize);
+                            }
+                        }
+                    }
+                    all.push(cells);
+                }
+            }
+        }
+        all
+    }
+
+    /// Max-pool forward and gradient of `sum(y ⊙ g)`: the first maximum of a window wins.
+    fn max_reference(&self, x: &[f32], g: &[f32]) -> (Vec<f64>, Vec<f64>) {
+        let mut dx = vec![0f64; x.len()];
+        let mut y = vec![];
+        for (i, cells) in self.windows().iter().enumerate() {
+            let mut best: Option<usize> = None;
+            for &c in cells {
+                if best.is_none_or(|b| x[c] > x[b]) {
+                    best = Some(c);
+                }
+            }
+            match best {
+                Some(b) => {
+                    y.push(x[b] as f64);
+                    dx[b] += g[i] as f64;
+                }
+                None => y.push(f64::NEG_INFINITY),
+            }
+        }
+        (y, dx)
+    }
+
+    /// Average-pool forward and gradient over valid cells only.
+    fn avg_reference(&self, x: &[f32], g: &[f32]) -> (Vec<f64>, Vec<f64>) {
+        let mut dx = vec![0f64; x.len()];
+        let mut y = vec![];
+        for (i, cells) in self.windows().iter().enumerate() {
+            let n = cells.len().max(1) as f64;
+            y.push(cells.iter().map(|&c| x[c] as f64).sum::<f64>() / n);
+            for &c in cells {
+                dx[c] += g[i] as f64 / n;
+            }
+        }
+        (y, dx)
+    }
+}
+
+fn pool_cases() -> Vec<(&'static str, Pool)> {
+    let p = |n, c, h, w, k, s, pad| Pool {
+        n,
+        c,
+        h,
+        w,
+        k,
+        s,
+        pad,
+    };
+    vec![
+        (
+            "2x2 stride 2 SAME on 7x7",
+            p(3, 2, 7, 7, 2, 2, same_pad(7, 7, 2, 2, 2)),
+        ),
+        (
+            "2x2 stride 2 SAME on 28x28",
+            p(2, 3, 28, 28, 2, 2, same_pad(28, 28, 2, 2, 2)),
+        ),
+        (
+            "3x3 stride 2 SAME on 6x5",
+            p(1, 3, 6, 5, 3, 3 - 1, same_pad(6, 5, 3, 3, 2)),
+        ),
+        (
+            "3x3 stride 1 SAME (overlapping)",
+            p(3, 2, 5, 6, 3, 1, same_pad(5, 6, 3, 3, 1)),
+        ),
+        (
+            "2x2 stride 2 VALID on 9x8",
+            p(3, 1, 9, 8, 2, 2, Pad2d::default()),
+        ),
+        (
+            "4x4 stride 3 explicit (1,2,0,3)",
+            p(
+                2,
+                2,
+                8,
+                7,
+                4,
+                3,
+                Pad2d {
+                    top: 1,
+                    bottom: 2,
+                    left: 0,
+                    right: 3,
+                },
+            ),
+        ),
+    ]
+}
+
+#[test]
+fn max_pool_matches_direct_loops_and_routes_to_one_winner() {
+    let mut rng = Rng::new(12);
+    for (name, p) in pool_cases() {
+        let (oh, ow) = p.out();
+        let xv = random(&mut rng, p.n * p.c * p.h * p.w);
+        let gv = random(&mut rng, p.n * p.c * oh * ow);
+        let x = Var::from_tensor(&tensor(&xv, &[p.n, p.c, p.h, p.w])).unwrap();
+        let y = kernels::max_pool2d(x.as_tensor(), [p.k, p.k], p.s, p.pad).unwrap();
+        assert_eq!(y.dims(), &[p.n, p.c, oh, ow], "{name}: output shape");
+        let grads = (&y * tensor(&gv, &[p.n, p.c, oh, ow]))
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let (ry, rdx) = p.max_reference(&xv, &gv);
+        assert_rel(&format!("{name}: max forward"), &flat(&y), &ry);
+        assert_rel(
+            &format!("{name}: max gradient"),
+            &flat(grads.get(x.as_tensor()).unwrap()),
+            &rdx,
+        );
+    }
+}
+
+#[test]
+fn max_pool_ties_go_to_the_first_cell_and_padding_never_wins() {
+    // Plane 0: all ties. Plane 1: all negative (SAME padding must not win with 0 or −∞).
+    let x = [vec![1f32; 9], (1..=9).map(|v| -(v as f32)).collect()].concat();
+    let x = Var::from_tensor(&tensor(&x, &[1, 2, 3, 3])).unwrap();
+    let pad = same_pad(3, 3, 2, 2, 2); // (0, 1, 0, 1)
+    let y = kernels::max_pool2d(x.as_tensor(), [2, 2], 2, pad).unwrap();
+    assert_eq!(flat(&y), vec![1., 1., 1., 1., -1., -3., -7., -9.]);
+    let grads = y.sum_all().unwrap().backward().unwrap();
+    let dx = flat(grads.get(x.as_tensor()).unwrap());
+    #[rustfmt::skip]
+    let want = vec![
+        1., 0., 1.,  0., 0., 0.,  1., 0., 1., // ties: top-left cell of each window
+        1., 0., 1.,  0., 0., 0.,  1., 0., 1., // negatives: the valid maxima
+    ];
+    assert_eq!(dx, want);
+
+    // Through the layer with Padding::Same: the same routing, each gradient exactly 1.
+    let y = layer::max_pool2d(x.as_tensor(), 2, 2, Padding::Same).unwrap();
+    let grads = y.sum_all().unwrap().backward().unwrap();
+    assert_eq!(flat(grads.get(x.as_tensor()).unwrap()), want);
+}
+
+#[test]
+fn same_avg_pool_matches_direct_loops() {
+    let mut rng = Rng::new(13);
+    for (name, p) in pool_cases() {
+        let (oh, ow) = p.out();
+        let xv = random(&mut rng, p.n * p.c * p.h * p.w);
+        let gv = random(&mut rng, p.n * p.c * oh * ow);
+        let x = Var::from_tensor(&tensor(&xv, &[p.n, p.c, p.h, p.w])).unwrap();
+        let y = kernels::avg_pool2d(x.as_tensor(), [p.k, p.k], p.s, p.pad).unwrap();
+        let grads = (&y * tensor(&gv, &[p.n, p.c, oh, ow]))
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let (ry, rdx) = p.avg_reference(&xv, &gv);
+        assert_rel(&format!("{name}: avg forward"), &flat(&y), &ry);
+        assert_rel(
+            &format!("{name}: avg gradient"),
+            &flat(grads.get(x.as_tensor()).unwrap()),
+            &rdx,
+        );
+    }
+}
+
+/// On-CPU seconds of this process so far, summed over its threads (Linux schedstat); robust to
+/// other processes sharing the cores, unlike wall time.
+fn cpu_seconds() -> f64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0.0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .sum::<f64>()
+        / 1e9
+}
+
+/// `(wall, cpu)` seconds per call of `f` after one warm-up: the median wall time of `reps` calls
+/// (the minimum with `BENCH_MIN` set) and their mean CPU time (schedstat is only updated at
+/// scheduler ticks, so single calls are not timed on the CPU clock).
+fn time(reps: usize, mut f: impl FnMut()) -> (f64, f64) {
+    f();
+    let cpu0 = cpu_seconds();
+    let mut wall: Vec<f64> = (0..reps)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    let cpu = (cpu_seconds() - cpu0) / reps as f64;
+    wall.sort_by(|a, b| a.total_cmp(b));
+    let wall = if std::env::var("BENCH_MIN").is_ok() {
+        wall[0]
+    } else {
+        wall[reps / 2]
+    };
+    (wall, cpu)
+}
+
+/// D0 at batch 100: a training step's forward + backward (all parameter gradients) and forward +
+/// input gradient, with candle's layers, with the convolution kernel only, and with all kernels;
+/// with `BENCH_EPOCH=n` (2000 if not a number) also the 10 000-image test evaluation and one epoch
+/// of `train` on `n` MNIST examples (which includes that evaluation), candle against the kernels.
+/// `BENCH_REPS` (5) sets the repetitions, `BENCH_ONLY` picks the settings whose label contains it.
+#[test]
+#[ignore]
+fn bench_d0() {
+    use nnviz_core::candle_nn::loss::cross_entropy;
+    use nnviz_core::data::Dataset;
+    use nnviz_core::train::{train, TrainConfig};
+    use nnviz_core::zoo;
+
+    let mut rng = Rng::new(1);
+    let x = tensor(&random(&mut rng, 100 * 28 * 28), &[100, 1, 28, 28]);
+    let labels: Vec<u32> = (0..100).map(|_| rng.below(10) as u32).collect();
+    let labels = Tensor::from_vec(labels, 100, &Device::Cpu).unwrap();
+    let reps: usize = std::env::var("BENCH_REPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let settings = [
+        (
+            "candle",
+            Switches {
+                conv: false,
+                pool: false,
+            },
+        ),
+        (
+            "conv kernel",
+            Switches {
+                conv: true,
+                pool: false,
+            },
+        ),
+        (
+            "conv + pool kernels",
+            Switches {
+                conv: true,
+                pool: true,
+            },
+        ),
+    ];
+    println!("rayon threads: {}", rayon_threads());
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    for (label, sw) in settings
+        .into_iter()
+        .filter(|(l, _)| l.contains(only.as_str()))
+    {
+        kernels::set_switches(sw);
+        let mut net = zoo::untrained("D0").unwrap();
+        let vars = net.make_trainable().unwrap();
+        let step = time(reps, || {
+            let loss = cross_entropy(&net.forward(&x).unwrap(), &labels).unwrap();
+            let grads = loss.backward().unwrap();
+            assert!(vars.iter().all(|v| grads.get(v.as_tensor()).is_some()));
+        });
+        let fwd = time(reps, || {
+            net.forward(&x).unwrap();
+        });
+        net.freeze();
+        let input_grad = time(reps, || {
+            let xv = Var::from_tensor(&x).unwrap();
+            let out = net.forward(xv.as_tensor()).unwrap();
+            let sel = out.gather(&labels.unsqueeze(1).unwrap(), 1).unwrap();
+            let grads = sel.sum_all().unwrap().backward().unwrap();
+            assert!(grads.get(xv.as_tensor()).is_some());
+        });
+        println!(
+            "D0 batch 100, {label:>19}: train step fwd+bwd {:6.1} ms (cpu {:6.1}) | forward \
+             {:5.1} ms (cpu {:5.1}) | forward + input gradient {:6.1} ms (cpu {:6.1})",
+            step.0 * 1e3,
+            step.1 * 1e3,
+            fwd.0 * 1e3,
+            fwd.1 * 1e3,
+            input_grad.0 * 1e3,
+            input_grad.1 * 1e3
+        );
+    }
+    if std::env::var("BENCH_EPOCH").is_ok() {
+        let n: usize = std::env::var("BENCH_EPOCH")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(2000);
+        let data = Dataset::mnist().unwrap().subset_train(n).unwrap();
+        let net = zoo::untrained("D0").unwrap();
+        for (label, sw) in [settings[0], settings[2]] {
+            kernels::set_switches(sw);
+            let eval = time(1, || {
+                nnviz_core::train::evaluate(&net, &data.test_x, &data.test_y, 500).unwrap();
+            });
+            println!(
+                "{label}: evaluate on the 10 000 test images (batches of 500): {:.2} s (cpu {:.2})",
+                eval.0, eval.1
+            );
+        }
+        for (label, sw) in [settings[0], settings[2]] {
+            kernels::set_switches(sw);
+            let mut net = zoo::untrained("D0").unwrap();
+            let cfg = TrainConfig {
+                epochs: 1,
+                ..TrainConfig::default()
+            };
+            let start = Instant::now();
+            let report = train(&mut net, &data, &cfg).unwrap();
+            println!(
+                "{label}: 1 epoch on {n} examples + test evaluation: {:.1} s (report {:.1} s)",
+                start.elapsed().as_secs_f64(),
+                report.epochs[0].seconds
+            );
+        }
+    }
+    kernels::set_switches(Switches {
+        conv: true,
+        pool: true,
+    });
+}
+
+fn rayon_threads() -> String {
+    std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "default".into())
+}
+
+/// The three D0 convolutions at batch 100: forward, input gradient and kernel gradient, fast
+/// kernels against candle's operations (what candle's backward would run).
+#[test]
+#[ignore]
+fn bench_conv_layers() {
+    let reps: usize = std::env::var("BENCH_REPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let mut rng = Rng::new(2);
+    for (c, hw, o) in [(1, 28, 32), (32, 14, 64), (64, 7, 128)] {
+        let n = 100;
+        let x = tensor(&random(&mut rng, n * c * hw * hw), &[n, c, hw, hw]);
+        let w = tensor(&random(&mut rng, o * c * 9), &[o, c, 3, 3]);
+        let g = tensor(&random(&mut rng, n * o * hw * hw), &[n, o, hw, hw]);
+        let pad = Pad2d::uniform(1);
+        let gflop = 2.0 * (n * o * hw * hw * c * 9) as f64 / 1e9;
+        let fast = [
+            time(reps, || drop(kernels::conv2d(&x, &w, 1, pad).unwrap())),
+            time(reps, || {
+                drop(kernels::conv2d_grad_input(&g, &w, 1, pad, (hw, hw)).unwrap())
+            }),
+            time(reps, || {
+                drop(kernels::conv2d_grad_kernel(&x, &g, 1, pad, (3, 3)).unwrap())
+            }),
+        ];
+        let slow = [
+            time(reps.min(3), || drop(x.conv2d(&w, 1, 1, 1, 1).unwrap())),
+            time(reps.min(3), || {
+                drop(g.conv_transpose2d(&w, 1, 0, 1, 1).unwrap())
+            }),
+            time(reps.min(3), || {
+                let t = |t: &Tensor| t.transpose(0, 1).unwrap();
+                drop(t(&t(&x).conv2d(&t(&g), 1, 1, 1, 1).unwrap()))
+            }),
+        ];
+        for (i, what) in ["forward", "input grad", "kernel grad"].iter().enumerate() {
+            println!(
+                "conv {c:>2}→{o:<3} {hw:>2}x{hw:<2} {what:>11}: fast {:6.2} ms, cpu {:6.2} ms \
+                 ({:5.1} GFLOP per cpu-s) | candle {:7.2} ms, cpu {:7.2} ms",
+                fast[i].0 * 1e3,
+                fast[i].1 * 1e3,
+                gflop / fast[i].1,
+                slow[i].0 * 1e3,
+                slow[i].1 * 1e3
+            );
+        }
+    }
+}
+
+/// The three D0 max-pools (and SAME average pools of the same shapes) at batch 100, forward and
+/// forward + backward, kernels against candle's path (`layer::*_pool2d` with the pool switch off).
+#[test]
+#[ignore]
+fn bench_pool_layers() {
+    let reps: usize = std::env::var("BENCH_REPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    // What each path passes back through one 2×2 window with a single maximum (the right answer
+    // is 1 at the maximum).
+    let x = Var::from_tensor(&tensor(&[1., 2., 3., 4.], &[1, 1, 2, 2])).unwrap();
+    for on in [false, true] {
+        kernels::set_switches(Switches {
+            conv: true,
+            pool: on,
+        });
+        let y = layer::max_pool2d(x.as_tensor(), 2, 2, Padding::Same).unwrap();
+        let grads = y.sum_all().unwrap().backward().unwrap();
+        println!(
+            "max-pool gradient of [[1, 2], [3, 4]], {}: {:?}",
+            if on { "kernel" } else { "candle" },
+            flat(grads.get(x.as_tensor()).unwrap())
+        );
+    }
+    let mut rng = Rng::new(3);
+    for (c, hw) in [(32, 28), (64, 14), (128, 7)] {
+        let x = tensor(&random(&mut rng, 100 * c * hw * hw), &[100, c, hw, hw]);
+        let x = Var::from_tensor(&x).unwrap();
+        for max in [true, false] {
+            let pool = |x: &Tensor| {
+                if max {
+                    layer::max_pool2d(x, 2, 2, Padding::Same).unwrap()
+                } else {
+                    layer::avg_pool2d(x, 2, 2, Padding::Same).unwrap()
+                }
+            };
+            let mut line = format!("{} pool {c:>3}x{hw}x{hw}:", if max { "max" } else { "avg" });
+            for on in [false, true] {
+                kernels::set_switches(Switches {
+                    conv: true,
+                    pool: on,
+                });
+                let fwd = time(reps, || drop(pool(x.as_tensor())));
+                let both = time(reps, || {
+                    drop(pool(x.as_tensor()).sum_all().unwrap().backward().unwrap())
+                });
+                line += &format!(
+                    " {}: fwd {:5.2} ms (cpu {:5.2}), fwd+bwd {:5.2} ms (cpu {:5.2}) |",
+                    if on { "kernel" } else { "candle" },
+                    fwd.0 * 1e3,
+                    fwd.1 * 1e3,
+                    both.0 * 1e3,
+                    both.1 * 1e3
+                );
+            }
+            println!("{line}");
+        }
+    }
+    kernels::set_switches(Switches {
+        conv: true,
+        pool: true,
+    });
+}
