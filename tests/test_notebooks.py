@@ -2,7 +2,12 @@
 
 A notebook fails if any cell errors, if it shows no image/png figure, or if it has no check
 cell (a code cell tagged "check": it asserts that the from-scratch derivation equals the
-library) or a check cell did not run. Executed copies go to artifacts/notebooks/.
+library) or a check cell did not run or did not print "check passed".
+
+evcxr reports a panic (a failed `assert!`) or a `?` error in a cell on stderr, not as an error
+output, and carries on with the next cell; so any output mentioning a panic fails the notebook,
+and every check cell must end by printing "check passed". Executed copies go to
+artifacts/notebooks/.
 """
 import pathlib
 
@@ -28,7 +33,9 @@ def test_notebook_is_well_formed(path):
     cells = code_cells(nb)
     assert cells and cells[0].source.strip() == SHARED_DEP, "first code cell must be the shared :dep line"
     assert not any(":dep" in c.source for c in cells[1:]), "only the first cell may use :dep"
-    assert any("check" in c.metadata.get("tags", []) for c in cells), "no cell tagged 'check'"
+    checks = [c for c in cells if "check" in c.metadata.get("tags", [])]
+    assert checks, "no cell tagged 'check'"
+    assert all("check passed" in c.source for c in checks), "every check cell must print 'check passed'"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -49,10 +56,15 @@ def test_notebook_runs(path):
     cells = code_cells(nb)
     errors = [o for c in cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors, f"error outputs: {errors}"
+    streams = [(c, o.get("text", "")) for c in cells for o in c.get("outputs", []) if o.get("output_type") == "stream"]
+    panics = [(c.source[:80], t[:500]) for c, t in streams if "panicked at" in t]
+    assert not panics, f"a cell panicked: {panics}"
     checks = [c for c in cells if "check" in c.metadata.get("tags", [])]
     assert checks, "no check cell"
     for c in checks:
         assert c.get("execution_count"), f"check cell did not run: {c.source[:80]!r}"
+        out = "".join(o.get("text", "") for o in c.get("outputs", []) if o.get("name") == "stdout")
+        assert "check passed" in out, f"check cell did not print 'check passed': {c.source[:80]!r}\n{out[-500:]}"
     pngs = [
         o for c in cells for o in c.get("outputs", [])
         if "image/png" in o.get("data", {})
