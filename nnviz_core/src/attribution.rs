@@ -127,6 +127,22 @@ impl Target {
         })
     }
 
+    /// The target for a batch made of `times` copies of the batch this target was made for (the
+    /// noisy copies of SmoothGrad, the path points of integrated gradients): per-example classes
+    /// are repeated in order.
+    pub fn tiled(&self, times: usize) -> Target {
+        let class = match &self.class {
+            Class::PerExample(v) => {
+                Class::PerExample(v.iter().cycle().take(v.len() * times).copied().collect())
+            }
+            other => other.clone(),
+        };
+        Target {
+            class,
+            score: self.score,
+        }
+    }
+
     /// The target score of every example, `[N]`, differentiable w.r.t. the logits.
     pub fn score(&self, logits: &Tensor) -> Result<Tensor> {
         let (n, k) = logits.dims2()?;

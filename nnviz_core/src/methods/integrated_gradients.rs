@@ -15,7 +15,7 @@
 
 use candle_core::{DType, Tensor};
 
-use crate::attribution::{check_input, Attribution, Class, Target};
+use crate::attribution::{check_input, Attribution, Target};
 use crate::grad::vjp;
 use crate::{bail, Network, Result};
 
@@ -170,10 +170,6 @@ impl IntegratedGradients {
         check_input("integrated_gradients", net, x)?;
         let n = x.dim(0)?;
         let target = target.fixed_at(net, x)?;
-        let classes = match &target.class {
-            Class::PerExample(v) => v.clone(),
-            _ => bail!("integrated_gradients: internal error: target not fixed"),
-        };
         let base = self.baseline.for_input(x)?;
         let diff = (x - &base)?;
         let nodes = self.quadrature.nodes(self.steps)?;
@@ -185,18 +181,7 @@ impl IntegratedGradients {
                 .map(|&(a, _)| &base + (&diff * a)?)
                 .collect::<candle_core::Result<_>>()?;
             let xs = Tensor::cat(&points, 0)?;
-            let t = Target {
-                class: Class::PerExample(
-                    classes
-                        .iter()
-                        .cycle()
-                        .take(n * chunk.len())
-                        .copied()
-                        .collect(),
-                ),
-                score: target.score,
-            };
-            let g = vjp(net, &xs, &t)?.grad;
+            let g = vjp(net, &xs, &target.tiled(chunk.len()))?.grad;
             for (j, &(_, w)) in chunk.iter().enumerate() {
                 total = (total + (g.narrow(0, j * n, n)? * w)?)?;
             }

@@ -12,7 +12,7 @@
 
 use candle_core::{DType, Device, Tensor};
 
-use crate::attribution::{check_input, Attribution, Class, Target};
+use crate::attribution::{check_input, Attribution, Target};
 use crate::{bail, Network, Result, Rng};
 
 /// The standard deviation of the noise.
@@ -100,10 +100,6 @@ impl<A: Attribution> Attribution for SmoothGrad<A> {
             }
         };
         let target = target.fixed_at(net, x)?;
-        let classes = match &target.class {
-            Class::PerExample(v) => v.clone(),
-            _ => bail!("smooth_grad: internal error: target not fixed"),
-        };
         let mut rng = Rng::new(self.seed);
         let per_pass = (self.batch_size / n.max(1)).max(1);
         let (mut sum, mut sum_sq) = (x.zeros_like()?, x.zeros_like()?);
@@ -120,11 +116,7 @@ impl<A: Attribution> Attribution for SmoothGrad<A> {
             shape[0] = k * n;
             let eps = Tensor::from_vec(noise, shape, x.device())?.to_dtype(x.dtype())?;
             let xs = (Tensor::cat(&vec![x.clone(); k], 0)? + eps)?;
-            let t = Target {
-                class: Class::PerExample(classes.iter().cycle().take(k * n).copied().collect()),
-                score: target.score,
-            };
-            let a = self.inner.attribute(net, &xs, &t)?;
+            let a = self.inner.attribute(net, &xs, &target.tiled(k))?;
             for j in 0..k {
                 let aj = a.narrow(0, j * n, n)?;
                 if self.variant != SmoothGradVariant::Mean {
