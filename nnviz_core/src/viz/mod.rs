@@ -49,6 +49,7 @@ mod text;
 mod ticks;
 
 #[cfg(test)]
+#[path = "examples_test.rs"]
 mod examples;
 
 pub use colormap::{Colormap, Rgb, NAN_COLOR};
