@@ -21,7 +21,8 @@
 //! sliced it unshuffled). Test accuracies reached are recorded in each cached file
 //! (`nnviz info data/models/<id>.safetensors`) and in the README's zoo table (on this project's
 //! 2-core machine: A 0.9799, B0 0.9819, B1 0.9789, C 0.9914, D0 0.9898, D1 0.9895, D2 0.9912,
-//! E 0.9900, G 0.9330; F and H not yet verified).
+//! E 0.9900, G 0.9330; H 0.9330, *below* its 0.952 — it overfits the 10 000 cluttered images;
+//! F not yet trained).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
