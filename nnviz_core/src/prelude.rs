@@ -4,8 +4,9 @@ pub use crate::attribution::{Attribution, Class, Score, Target};
 pub use crate::candle::{DType, Device, IndexOp, Module, Tensor, D};
 pub use crate::data::{ClutteredConfig, Dataset};
 pub use crate::methods::{
-    ActivationMaximization, AmInit, AmObjective, Baseline, GradientTransform, InputXGradient,
-    IntegratedGradients, Noise, Quadrature, Saliency, SmoothGrad, SmoothGradVariant,
+    ActivationMaximization, AmInit, AmObjective, Baseline, Cam, Corners, GradCam, GradCamPlusPlus,
+    GradientTransform, InputXGradient, IntegratedGradients, Noise, Quadrature, Saliency,
+    SmoothGrad, SmoothGradVariant,
 };
 pub use crate::model::{zoo, Layer, Network, Padding};
 pub use crate::train::{TrainConfig, TrainReport};

@@ -1,0 +1,497 @@
+//! Class activation maps: CAM (Zhou et al. 2016, "Learning Deep Features for Discriminative
+//! Localization"), Grad-CAM (Selvaraju et al. 2017, "Grad-CAM: Visual Explanations from Deep
+//! Networks via Gradient-based Localization") and Grad-CAM++ (Chattopadhyay et al. 2018,
+//! "Grad-CAM++: Generalized Gradient-based Visual Explanations for Deep Convolutional Networks").
+//!
+//! All three weigh the `K` feature maps `A_k` (`h × w`) of one layer and add them up,
+//!
+//! `L(i,j) = φ(Σ_k w_k A_k(i,j))`,
+//!
+//! then stretch `L` to the input's size. They differ in the weights `w_k` (for the explained
+//! score `s`, e.g. the logit `z_c`) and in `φ`:
+//!
+//! * **CAM** needs a network that ends in global average pooling and a linear layer,
+//!   `z_c = Σ_k W_ck · (1/Z) Σ_ij A_k(i,j) + b_c` with `Z = h·w`; then `w_k = W_ck` and `φ` is the
+//!   identity, so the map's mean is exactly `z_c − b_c`: CAM *decomposes* the logit over
+//!   locations.
+//! * **Grad-CAM**: `w_k = (1/Z) Σ_ij ∂s/∂A_k(i,j)` (the spatially averaged gradient), `φ = ReLU`.
+//!   On a GAP + linear head `∂z_c/∂A_k(i,j) = W_ck / Z`, hence Grad-CAM = ReLU(CAM) / Z.
+//! * **Grad-CAM++** explains `Y = exp(s)` and weighs each location by
+//!   `α_ij^k = g² / (2g² + Σ_ab A_k(a,b) · g³)`, `g = ∂s/∂A_k(i,j)` (the paper's eq. 19: its
+//!   higher derivatives of `Y` are `Y·gⁿ` because `Y` is an exponential, and second derivatives
+//!   of a piecewise-linear network vanish), then `w_k = Σ_ij α_ij^k · ReLU(∂Y/∂A_k(i,j))`,
+//!   `φ = ReLU`.
+//!
+//! **Stabilised Grad-CAM++.** `∂Y/∂A = exp(s) · g`, so every weight of one example carries the
+//! same positive factor `exp(s)` — the original notebook's maps reach 1e7…1e16 and overflow
+//! `f32` for logits above ≈ 88. We drop that factor: `w_k = Σ_ij α_ij^k ReLU(g_ij)`, so our map is
+//! the paper's divided by `exp(s)` (multiply by `exp(CamMap::score)` to get it back). A positive
+//! factor changes neither the ReLU nor the picture (pytorch-grad-cam does the same). We also
+//! cancel `g²`: `α = 1 / (2 + S_k g)` with `S_k = Σ_ab A_k(a,b)`, evaluated only where `g > 0`
+//! (elsewhere `ReLU(g) = 0` removes the term, so we set `α = 0`: no `0/0`) and where
+//! `2 + S_k g > 0` (always true for non-negative activations, e.g. after a ReLU; for a layer with
+//! negative activations a non-positive denominator has no meaning as a weight, and we set
+//! `α = 0` there too). Every quantity is then a finite sum of finite terms.
+//!
+//! **Shapes.** [`Attribution::attribute`] returns `[N, 1, H, W]`: one map per example at the
+//! input's spatial size `H × W` and a single channel, since a class activation map scores
+//! locations, not input channels (for a `C`-channel input it broadcasts against `x`). The map
+//! at the layer's own resolution, with the weights, is [`CamMap`] from each method's `map`.
+//!
+//! **Upsampling** ([`upsample_bilinear`]) is bilinear with a documented corner convention
+//! ([`Corners`]): [`Corners::Aligned`] (the default and the original's
+//! `resize_bilinear(align_corners=True)`) samples output pixel `i` at source coordinate
+//! `i·(h−1)/(H−1)`, so the corner pixels of both grids coincide; [`Corners::HalfPixel`]
+//! (PyTorch's `align_corners=False`, OpenCV's `resize`) at `(i+½)·h/H − ½`, clamped to
+//! `[0, h−1]`.
+//!
+//! Notebooks: `4.1 CAM`, `4.2 Grad-CAM`, `4.3 Grad-CAM++`.
+
+use candle_core::{DType, Device, Tensor};
+
+use crate::attribution::{check_input, Attribution, Score, Target};
+use crate::grad::layer_vjp;
+use crate::model::{Layer, Padding};
+use crate::{bail, Error, Network, Result};
+
+#[cfg(test)]
+mod tests;
+
+/// Where bilinear upsampling places the source grid on the output grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Corners {
+    /// Output pixel `i` samples source coordinate `i·(h−1)/(H−1)`: first and last pixels of
+    /// both grids coincide (TensorFlow `align_corners=True`, the original's choice).
+    #[default]
+    Aligned,
+    /// Pixels are areas: output pixel `i` samples `(i+½)·h/H − ½`, clamped to `[0, h−1]`
+    /// (PyTorch `align_corners=False`, OpenCV `resize`, pytorch-grad-cam).
+    HalfPixel,
+}
+
+/// The `[n_out, n_in]` matrix of 1-D linear interpolation weights (each row sums to 1).
+fn interpolation_matrix(
+    n_in: usize,
+    n_out: usize,
+    corners: Corners,
+    device: &Device,
+    dtype: DType,
+) -> Result<Tensor> {
+    let mut r = vec![0f32; n_out * n_in];
+    let last = (n_in - 1) as f64;
+    for (i, row) in r.chunks_exact_mut(n_in).enumerate() {
+        let pos = match corners {
+            Corners::Aligned if n_out > 1 => i as f64 * last / (n_out - 1) as f64,
+            Corners::Aligned => 0.0,
+            Corners::HalfPixel => {
+                ((i as f64 + 0.5) * n_in as f64 / n_out as f64 - 0.5).clamp(0.0, last)
+            }
+        };
+        let i0 = (pos.floor() as usize).min(n_in - 1);
+        let i1 = (i0 + 1).min(n_in - 1);
+        let t = (pos - i0 as f64) as f32;
+        row[i0] += 1.0 - t;
+        row[i1] += t;
+    }
+    Ok(Tensor::from_vec(r, (n_out, n_in), device)?.to_dtype(dtype)?)
+}
+
+/// Bilinear upsampling (or downsampling) of `[N, C, h, w]` maps to `[N, C, H, W]`,
+/// `(H, W) = size`, with the corner convention `corners`.
+///
+/// Separable form `L' = R_y · L · R_xᵀ` with the interpolation matrices `R_y` (`H × h`) and
+/// `R_x` (`W × w`): device-generic and differentiable.
+pub fn upsample_bilinear(map: &Tensor, size: (usize, usize), corners: Corners) -> Result<Tensor> {
+    let (n, c, h, w) = map.dims4()?;
+    let (oh, ow) = size;
+    if h == 0 || w == 0 || oh == 0 || ow == 0 {
+        bail!("upsample_bilinear: cannot resize a {h}×{w} map to {oh}×{ow}");
+    }
+    let ry = interpolation_matrix(h, oh, corners, map.device(), map.dtype())?;
+    let rxt = interpolation_matrix(w, ow, corners, map.device(), map.dtype())?
+        .t()?
+        .contiguous()?;
+    let m = map.contiguous()?.reshape((n * c, h, w))?;
+    let y = ry.broadcast_matmul(&m)?.broadcast_matmul(&rxt)?;
+    Ok(y.reshape((n, c, oh, ow))?)
+}
+
+/// A class activation map at the resolution of the layer it was computed on.
+#[derive(Debug, Clone)]
+pub struct CamMap {
+    /// The layer whose output `A` was weighed (`"input"` if it is the network's input).
+    pub layer: String,
+    /// `L = φ(Σ_k w_k A_k)`, `[N, 1, h, w]`.
+    pub map: Tensor,
+    /// The channel weights `w_k` of every example, `[N, K]`.
+    pub weights: Tensor,
+    /// The explained scores `s_n`, `[N]`.
+    pub score: Tensor,
+    /// The logits, `[N, classes]`.
+    pub logits: Tensor,
+}
+
+impl CamMap {
+    /// The map stretched to `size = (H, W)`: `[N, 1, H, W]`.
+    pub fn upsample(&self, size: (usize, usize), corners: Corners) -> Result<Tensor> {
+        upsample_bilinear(&self.map, size, corners)
+    }
+}
+
+/// `Σ_k w_k A_k` for `a` `[N, K, h, w]` and `w` `[N, K]`: `[N, 1, h, w]`.
+fn weighted_sum(a: &Tensor, w: &Tensor) -> Result<Tensor> {
+    let (n, k, _, _) = a.dims4()?;
+    let w = w.reshape((n, k, 1, 1))?;
+    Ok(a.broadcast_mul(&w)?.sum_keepdim(1)?)
+}
+
+/// The `[N, 1, H, W]` map for the input `x` from a low-resolution map.
+fn to_input_size(m: &CamMap, x: &Tensor, corners: Corners) -> Result<Tensor> {
+    let (_, _, h, w) = x.dims4()?;
+    m.upsample((h, w), corners)
+}
+
+/// Output shapes (without batch) of every layer of `net`.
+fn layer_shapes(net: &Network) -> Result<Vec<Vec<usize>>> {
+    net.spec()?.shapes()
+}
+
+/// The index of the layer whose output a gradient CAM weighs: `name`, or by default the last
+/// layer with a feature-map (`[K, h, w]`) output.
+fn feature_layer(op: &str, net: &Network, name: Option<&str>) -> Result<usize> {
+    let shapes = layer_shapes(net)?;
+    let maps: Vec<&str> = net
+        .layers
+        .iter()
+        .zip(&shapes)
+        .filter(|(_, s)| s.len() == 3)
+        .map(|(l, _)| l.name.as_str())
+        .collect();
+    match name {
+        Some(name) => {
+            let i = net
+                .layer_index(name)
+                .map_err(|e| Error::invalid(format!("{op}: {e}")))?;
+            if shapes[i].len() != 3 {
+                bail!(
+                    "{op}: layer {name} ({}) of network {} outputs {:?}, not a feature map [K, h, w]; layers with feature maps are [{}]",
+                    net.layers[i].layer.kind(),
+                    net.name,
+                    shapes[i],
+                    maps.join(", ")
+                );
+            }
+            Ok(i)
+        }
+        None => shapes.iter().rposition(|s| s.len() == 3).ok_or_else(|| {
+            Error::invalid(format!(
+                "{op}: network {} has no layer with a feature-map output [K, h, w]",
+                net.name
+            ))
+        }),
+    }
+}
+
+/// Class activation mapping (Zhou et al. 2016) for networks that end in global average pooling
+/// and a linear layer: `CAM_c(i,j) = Σ_k W_ck A_k(i,j)`, `A` = the pooled feature maps, `W` the
+/// linear layer's weight. No ReLU, no normalisation (as the paper and the original): negative
+/// values are locations that speak against class `c`, and `mean_ij CAM_c = z_c − b_c`.
+///
+/// The head may be [`Layer::GlobalAvgPool`] or an average pooling whose single window covers the
+/// whole map, optionally followed by flatten and dropout layers, then the final linear layer.
+/// Explains [`Score::Logit`] (per class) or [`Score::SumOfLogits`] (weights `Σ_c W_ck`); other
+/// scores are not linear in `A` and give an error (use [`GradCam`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Cam {
+    /// Corner convention of the upsampling in [`Attribution::attribute`].
+    pub corners: Corners,
+}
+
+/// Indices of the pooling and the final linear layer of a GAP + linear head.
+struct GapHead {
+    pool: usize,
+    linear: usize,
+}
+
+fn gap_head(net: &Network) -> Result<GapHead> {
+    let layers = &net.layers;
+    let tail = |from: usize| -> String {
+        let v: Vec<String> = layers[from..]
+            .iter()
+            .map(|l| format!("{} ({})", l.name, l.layer.kind()))
+            .collect();
+        v.join(", ")
+    };
+    let fail = |why: String| -> Error {
+        Error::invalid(format!(
+            "cam: network {} does not end in global average pooling followed by a linear layer: {why} (its last layers are [{}]); CAM needs that head, Grad-CAM works on any network",
+            net.name,
+            tail(layers.len().saturating_sub(5))
+        ))
+    };
+    let Some(linear) = layers.len().checked_sub(1) else {
+        return Err(fail("it has no layers".into()));
+    };
+    if !matches!(layers[linear].layer, Layer::Linear { .. }) {
+        return Err(fail(format!(
+            "its last layer {} is {}, not linear",
+            layers[linear].name,
+            layers[linear].layer.kind()
+        )));
+    }
+    let shapes = layer_shapes(net)?;
+    let mut i = linear;
+    while i > 0 {
+        i -= 1;
+        let l = &layers[i];
+        match &l.layer {
+            Layer::Flatten | Layer::Dropout { .. } => continue,
+            Layer::GlobalAvgPool => return Ok(GapHead { pool: i, linear }),
+            Layer::AvgPool2d {
+                kernel,
+                padding: Padding::Valid,
+                ..
+            } => {
+                let input = if i == 0 {
+                    net.input.to_vec()
+                } else {
+                    shapes[i - 1].clone()
+                };
+                if let [_, h, w] = input[..] {
+                    if h == *kernel && w == *kernel {
+                        return Ok(GapHead { pool: i, linear });
+                    }
+                }
+                return Err(fail(format!(
+                    "the average pooling {} before the linear layer does not cover its whole {:?} input",
+                    l.name, input
+                )));
+            }
+            other => {
+                return Err(fail(format!(
+                    "layer {} ({}) lies between the feature maps' pooling and the linear layer {}",
+                    l.name,
+                    other.kind(),
+                    layers[linear].name
+                )))
+            }
+        }
+    }
+    Err(fail(
+        "no global average pooling before the linear layer".into(),
+    ))
+}
+
+impl Cam {
+    /// The class activation map at the feature maps' resolution (`[N, 1, h, w]`), with the
+    /// class weights `W_c·` of every example.
+    pub fn map(&self, net: &Network, x: &Tensor, target: &Target) -> Result<CamMap> {
+        check_input("cam", net, x)?;
+        let head = gap_head(net)?;
+        if !matches!(target.score, Score::Logit | Score::SumOfLogits) {
+            bail!(
+                "cam: CAM explains logits (Score::Logit or Score::SumOfLogits), not {:?}; use GradCam for other scores",
+                target.score
+            );
+        }
+        let a = net.forward_range(x, 0..head.pool)?;
+        let logits = net.forward_range(&a, head.pool..net.layers.len())?;
+        let Layer::Linear { weight, .. } = &net.layers[head.linear].layer else {
+            bail!("cam: layer {} is not linear", net.layers[head.linear].name);
+        };
+        let n = x.dim(0)?;
+        let k = weight.dim(1)?;
+        let weights = match target.score {
+            Score::SumOfLogits => weight.sum_keepdim(0)?.broadcast_as((n, k))?.contiguous()?,
+            _ => {
+                let classes: Vec<u32> = target
+                    .resolve(&logits)?
+                    .into_iter()
+                    .map(|c| c as u32)
+                    .collect();
+                let idx = Tensor::from_vec(classes, n, weight.device())?;
+                weight.index_select(&idx, 0)?
+            }
+        };
+        let a = if a.rank() == 4 {
+            a
+        } else {
+            bail!(
+                "cam: the input of the pooling layer {} is {:?}, not [N, K, h, w]",
+                net.layers[head.pool].name,
+                a.dims()
+            );
+        };
+        Ok(CamMap {
+            layer: match head.pool {
+                0 => "input".to_string(),
+                p => net.layers[p - 1].name.clone(),
+            },
+            map: weighted_sum(&a, &weights)?,
+            weights,
+            score: target.score(&logits)?,
+            logits,
+        })
+    }
+}
+
+impl Attribution for Cam {
+    /// The CAM stretched to the input's size: `[N, 1, H, W]`.
+    fn attribute(&self, net: &Network, x: &Tensor, target: &Target) -> Result<Tensor> {
+        to_input_size(&self.map(net, x, target)?, x, self.corners)
+    }
+}
+
+/// The map `φ(Σ_k w_k A_k)` of a gradient-weighted CAM whose weights `[N, K]` are
+/// `weights(A, ∂s/∂A)`, `A` the output of layer `layer` (see [`feature_layer`]).
+fn gradient_cam(
+    op: &str,
+    layer: Option<&str>,
+    relu: bool,
+    net: &Network,
+    x: &Tensor,
+    target: &Target,
+    weights: impl Fn(&Tensor, &Tensor) -> Result<Tensor>,
+) -> Result<CamMap> {
+    check_input(op, net, x)?;
+    let i = feature_layer(op, net, layer)?;
+    let lg = layer_vjp(net, x, i, target)?;
+    let w = weights(&lg.activation, &lg.grad)?;
+    let map = weighted_sum(&lg.activation, &w)?;
+    Ok(CamMap {
+        layer: net.layers[i].name.clone(),
+        map: if relu { map.relu()? } else { map },
+        weights: w,
+        score: lg.score,
+        logits: lg.logits,
+    })
+}
+
+/// Grad-CAM (Selvaraju et al. 2017): `L = ReLU(Σ_k α_k A_k)`, `α_k = (1/Z) Σ_ij ∂s/∂A_k(i,j)`,
+/// `A` the output of the layer named `layer`.
+///
+/// The original (§4.2) weighs the *post-ReLU* output of the last convolution: name the ReLU
+/// (`"relu3"` in zoo models G and H), not the convolution, whose output is pre-activation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GradCam {
+    /// The layer whose output is weighed; `None` = the last layer with a feature-map output.
+    pub layer: Option<String>,
+    /// Apply the final ReLU (the paper's choice); `false` keeps negative evidence.
+    pub relu: bool,
+    /// Corner convention of the upsampling in [`Attribution::attribute`].
+    pub corners: Corners,
+}
+
+impl Default for GradCam {
+    fn default() -> Self {
+        GradCam {
+            layer: None,
+            relu: true,
+            corners: Corners::Aligned,
+        }
+    }
+}
+
+impl GradCam {
+    /// Grad-CAM on the output of the layer called `layer`.
+    pub fn new(layer: &str) -> GradCam {
+        GradCam {
+            layer: Some(layer.to_string()),
+            ..GradCam::default()
+        }
+    }
+
+    /// The Grad-CAM map at the layer's resolution (`[N, 1, h, w]`) and the weights `α_k`.
+    pub fn map(&self, net: &Network, x: &Tensor, target: &Target) -> Result<CamMap> {
+        gradient_cam(
+            "grad_cam",
+            self.layer.as_deref(),
+            self.relu,
+            net,
+            x,
+            target,
+            |_, g| Ok(g.mean((2, 3))?),
+        )
+    }
+}
+
+impl Attribution for GradCam {
+    /// The Grad-CAM map stretched to the input's size: `[N, 1, H, W]`.
+    fn attribute(&self, net: &Network, x: &Tensor, target: &Target) -> Result<Tensor> {
+        to_input_size(&self.map(net, x, target)?, x, self.corners)
+    }
+}
+
+/// Grad-CAM++ (Chattopadhyay et al. 2018) in its closed form for `Y = exp(s)`, stabilised:
+/// `w_k = Σ_ij α_ij^k ReLU(∂s/∂A_k(i,j))`, `α = 1/(2 + S_k g)` (see the module docs for why the
+/// `exp(s)` factor is dropped and where `α` is set to 0), `L = ReLU(Σ_k w_k A_k)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GradCamPlusPlus {
+    /// The layer whose output is weighed; `None` = the last layer with a feature-map output.
+    pub layer: Option<String>,
+    /// Apply the final ReLU (the paper's choice).
+    pub relu: bool,
+    /// Corner convention of the upsampling in [`Attribution::attribute`].
+    pub corners: Corners,
+}
+
+impl Default for GradCamPlusPlus {
+    fn default() -> Self {
+        GradCamPlusPlus {
+            layer: None,
+            relu: true,
+            corners: Corners::Aligned,
+        }
+    }
+}
+
+impl GradCamPlusPlus {
+    /// Grad-CAM++ on the output of the layer called `layer`.
+    pub fn new(layer: &str) -> GradCamPlusPlus {
+        GradCamPlusPlus {
+            layer: Some(layer.to_string()),
+            ..GradCamPlusPlus::default()
+        }
+    }
+
+    /// The location weights `α_ij^k = g²/(2g² + S_k g³) = 1/(2 + S_k g)` for activations `a`
+    /// and gradients `g = ∂s/∂a` (both `[N, K, h, w]`), with `S_k = Σ_ij a_k(i,j)`; `0` where
+    /// `g ≤ 0` or `2 + S_k g ≤ 0`. Always finite.
+    pub fn alpha(a: &Tensor, g: &Tensor) -> Result<Tensor> {
+        if a.dims() != g.dims() || a.rank() != 4 {
+            bail!(
+                "grad_cam_pp: activations {:?} and gradients {:?} must both be [N, K, h, w]",
+                a.dims(),
+                g.dims()
+            );
+        }
+        let s = a.sum_keepdim((2, 3))?;
+        let d = (g.broadcast_mul(&s)? + 2.0)?;
+        let dt = g.dtype();
+        let ok = (g.gt(0.0)?.to_dtype(dt)? * d.gt(0.0)?.to_dtype(dt)?)?;
+        // Where ok = 0 the denominator is replaced by 1 so that nothing divides by zero.
+        let d_safe = ((d * &ok)? + ok.affine(-1.0, 1.0)?)?;
+        Ok(ok.div(&d_safe)?)
+    }
+
+    /// The Grad-CAM++ map at the layer's resolution (`[N, 1, h, w]`) and the weights `w_k`
+    /// (without the factor `exp(s)`).
+    pub fn map(&self, net: &Network, x: &Tensor, target: &Target) -> Result<CamMap> {
+        gradient_cam(
+            "grad_cam_pp",
+            self.layer.as_deref(),
+            self.relu,
+            net,
+            x,
+            target,
+            |a, g| Ok((GradCamPlusPlus::alpha(a, g)? * g.relu()?)?.sum((2, 3))?),
+        )
+    }
+}
+
+impl Attribution for GradCamPlusPlus {
+    /// The Grad-CAM++ map stretched to the input's size: `[N, 1, H, W]`.
+    fn attribute(&self, net: &Network, x: &Tensor, target: &Target) -> Result<Tensor> {
+        to_input_size(&self.map(net, x, target)?, x, self.corners)
+    }
+}
