@@ -1,15 +1,25 @@
 #!/usr/bin/env bash
 # Runs every test: formatting, clippy, the workspace's tests (release: candle is ~40x slower in
 # debug), the CLI end-to-end tests, and every notebook executed headless with the Rust kernel.
-# Executed notebooks are kept in artifacts/notebooks/.
-#   tests/run.sh              everything
-#   tests/run.sh --no-notebooks
+# Executed notebooks are kept in artifacts/notebooks/. The `cuda` feature is built too (toolkit from
+# PyPI wheels, scripts/cuda-toolkit.sh; no GPU needed) and its binaries are started with a stub
+# driver, which makes them fall back to the CPU; the GPU itself is checked by scripts/gpu-check.sh.
+#   tests/run.sh                  everything
+#   tests/run.sh --no-notebooks   skip the notebooks
+#   tests/run.sh --no-cuda        skip the cuda build (both flags may be given)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export PATH="$HOME/.cargo/bin:$PATH"
 notebooks=1
-[[ ${1:-} == "--no-notebooks" ]] && notebooks=0
+cuda=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-notebooks) notebooks=0 ;;
+    --no-cuda) cuda=0 ;;
+    *) echo "usage: tests/run.sh [--no-notebooks] [--no-cuda]" >&2; exit 2 ;;
+  esac
+done
 start=$SECONDS
 stamp() { echo "== $1 ($(( SECONDS - start )) s)"; }
 
@@ -17,6 +27,23 @@ stamp "install (idempotent)"
 notebooks/setup.sh --install-only
 stamp "cargo fmt --check"
 cargo fmt --all -- --check
+if [[ $cuda == 1 ]]; then
+  # Before the CPU build: both link target/release/nnviz, and the CPU one must win.
+  stamp "cuda build (scripts/cuda-toolkit.sh, --features cuda)"
+  scripts/cuda-toolkit.sh
+  (
+    # shellcheck disable=SC1091
+    source .cuda/env.sh
+    cargo build --release -p nnviz_core --features cuda,cli --bin nnviz
+    cargo test --release -p nnviz_core --features cuda --test gpu --no-run
+    # No GPU here: the stub driver makes device() fall back to the CPU; the cuda binary must
+    # start, say so, and compute.
+    LD_LIBRARY_PATH="$NNVIZ_FAKE_DRIVER:$NNVIZ_CUDA_LIBS" "${CARGO_TARGET_DIR:-target}"/release/nnviz bench --device cpu --batch 2 --repeats 1
+    if LD_LIBRARY_PATH="$NNVIZ_FAKE_DRIVER:$NNVIZ_CUDA_LIBS" "${CARGO_TARGET_DIR:-target}"/release/nnviz gpu-check --batch 2 2>/dev/null; then
+      echo "gpu-check must fail without a GPU" >&2; exit 1
+    fi
+  )
+fi
 stamp "cargo clippy"
 cargo clippy --release --workspace --all-targets --features cli -- -D warnings
 stamp "cargo test --release"

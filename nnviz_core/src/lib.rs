@@ -16,6 +16,7 @@
 //! plotters and image are re-exported here.
 
 pub mod attribution;
+pub mod bench;
 pub mod data;
 pub mod error;
 pub mod grad;
@@ -39,7 +40,22 @@ pub use image;
 pub use plotters;
 
 /// The device nnviz computes on: the first CUDA GPU when the crate is built with the `cuda`
-/// feature and a GPU is present, the CPU otherwise.
+/// feature and a GPU is present, the CPU otherwise. `NNVIZ_DEVICE=cpu` forces the CPU.
+/// [`describe_device`] says which one it is.
 pub fn device() -> candle_core::Device {
+    if std::env::var("NNVIZ_DEVICE").is_ok_and(|v| v.eq_ignore_ascii_case("cpu")) {
+        return candle_core::Device::Cpu;
+    }
     candle_core::Device::cuda_if_available(0).unwrap_or(candle_core::Device::Cpu)
+}
+
+/// A one-line description of a device: `CPU (2 threads)` or `CUDA GPU 0`.
+pub fn describe_device(device: &candle_core::Device) -> String {
+    match device.location() {
+        candle_core::DeviceLocation::Cpu => {
+            format!("CPU ({} threads)", rayon::current_num_threads())
+        }
+        candle_core::DeviceLocation::Cuda { gpu_id } => format!("CUDA GPU {gpu_id}"),
+        candle_core::DeviceLocation::Metal { gpu_id } => format!("Metal GPU {gpu_id}"),
+    }
 }

@@ -11,4 +11,4 @@ pub use crate::methods::{
 pub use crate::model::{zoo, Layer, Network, Padding};
 pub use crate::train::{TrainConfig, TrainReport};
 pub use crate::viz::{self, Colormap, Grid, Heatmap, LinePlot, Overlay, Range};
-pub use crate::{device, Error, Result, Rng};
+pub use crate::{describe_device, device, Error, Result, Rng};

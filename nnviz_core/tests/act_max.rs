@@ -8,7 +8,7 @@ use nnviz_core::{zoo, Network};
 
 fn trained_mlp() -> (Network, Dataset) {
     let data = Dataset::mnist().unwrap();
-    let mut net = Network::init(&zoo::spec("A").unwrap(), 0, &Device::Cpu).unwrap();
+    let mut net = Network::init(&zoo::spec("A").unwrap(), 0, &dev()).unwrap();
     train(
         &mut net,
         &data,
@@ -70,7 +70,7 @@ fn prototypes_increase_the_objective_and_are_classified_as_their_class() {
 
 #[test]
 fn seeded_and_checked() {
-    let net = Network::init(&zoo::spec("A").unwrap(), 1, &Device::Cpu).unwrap();
+    let net = Network::init(&zoo::spec("A").unwrap(), 1, &dev()).unwrap();
     let am = ActivationMaximization {
         init: AmInit::Normal { std: 0.1, seed: 3 },
         steps: 5,
@@ -99,12 +99,15 @@ fn seeded_and_checked() {
         "{err}"
     );
     let bad_prior = ActivationMaximization {
-        prior: Some(
-            Tensor::zeros((3, 1, 28, 28), nnviz_core::candle::DType::F32, &Device::Cpu).unwrap(),
-        ),
+        prior: Some(Tensor::zeros((3, 1, 28, 28), nnviz_core::candle::DType::F32, &dev()).unwrap()),
         ..am.clone()
     };
     let err = bad_prior.run(&net, &[1, 2]).unwrap_err().to_string();
     assert!(err.contains("prior of shape [3, 1, 28, 28]"), "{err}");
     assert!(am.run(&net, &[]).is_err());
+}
+
+/// The device under test: the GPU when built with `cuda` and one is present (see tests/gpu.rs).
+fn dev() -> Device {
+    nnviz_core::device()
 }

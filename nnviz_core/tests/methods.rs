@@ -9,7 +9,7 @@ use nnviz_core::model::{LayerSpec, Network, NetworkSpec};
 use nnviz_core::{zoo, Attribution, Rng, Target};
 
 fn t(v: &[f32], shape: &[usize]) -> Tensor {
-    Tensor::from_vec(v.to_vec(), shape, &Device::Cpu).unwrap()
+    Tensor::from_vec(v.to_vec(), shape, &dev()).unwrap()
 }
 
 fn flat(x: &Tensor) -> Vec<f32> {
@@ -256,7 +256,7 @@ fn integrated_gradients_of_a_linear_model_is_weight_times_difference() {
 #[test]
 fn integrated_gradients_batching_does_not_change_the_result() {
     let mut rng = Rng::new(13);
-    let net = Network::init(&zoo::spec("A").unwrap(), 2, &Device::Cpu).unwrap();
+    let net = Network::init(&zoo::spec("A").unwrap(), 2, &dev()).unwrap();
     let x = random_input(&mut rng, &[3, 1, 28, 28]);
     let one = IntegratedGradients {
         steps: 20,
@@ -279,7 +279,7 @@ fn integrated_gradients_batching_does_not_change_the_result() {
 #[test]
 fn smooth_grad_reduces_to_its_inner_method_and_is_seeded() {
     let mut rng = Rng::new(14);
-    let net = Network::init(&zoo::spec("A").unwrap(), 3, &Device::Cpu).unwrap();
+    let net = Network::init(&zoo::spec("A").unwrap(), 3, &dev()).unwrap();
     let x = random_input(&mut rng, &[2, 1, 28, 28]);
     let target = Target::predicted();
     let plain = flat(&Saliency::default().attribute(&net, &x, &target).unwrap());
@@ -374,7 +374,7 @@ fn relative_noise_has_the_requested_standard_deviation() {
 #[test]
 fn conformance_batches_targets_and_errors() {
     let mut rng = Rng::new(16);
-    let net = Network::init(&zoo::spec("E").unwrap(), 4, &Device::Cpu).unwrap();
+    let net = Network::init(&zoo::spec("E").unwrap(), 4, &dev()).unwrap();
     let x = random_input(&mut rng, &[3, 1, 28, 28]);
     let classes = vec![3usize, 5, 9];
     let methods: Vec<(&str, Box<dyn Attribution>)> = vec![
@@ -487,11 +487,16 @@ fn scores_softmax_sum_of_logits_and_predicted() {
 fn simple_taylor_is_conservative_on_a_bias_free_relu_network() {
     // B0 has no biases: the logit is positively homogeneous, so Σ x ⊙ ∇f = f(x) (Euler).
     let mut rng = Rng::new(18);
-    let net = Network::init(&zoo::spec("B0").unwrap(), 5, &Device::Cpu).unwrap();
+    let net = Network::init(&zoo::spec("B0").unwrap(), 5, &dev()).unwrap();
     let x = random_input(&mut rng, &[4, 1, 28, 28]);
     let target = Target::classes(vec![0, 3, 6, 9]);
     let r = InputXGradient.attribute(&net, &x, &target).unwrap();
     let sums = flat(&r.flatten_from(1).unwrap().sum(1).unwrap());
     let scores = flat(&target.score(&net.forward(&x).unwrap()).unwrap());
     assert!(close(&sums, &scores, 1e-4), "{sums:?} vs {scores:?}");
+}
+
+/// The device under test: the GPU when built with `cuda` and one is present (see tests/gpu.rs).
+fn dev() -> Device {
+    nnviz_core::device()
 }

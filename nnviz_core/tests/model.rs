@@ -8,7 +8,7 @@ use nnviz_core::model::{Layer, LayerSpec, Network, NetworkSpec, Padding};
 use nnviz_core::{zoo, Rng};
 
 fn t(v: &[f32], shape: &[usize]) -> Tensor {
-    Tensor::from_vec(v.to_vec(), shape, &Device::Cpu).unwrap()
+    Tensor::from_vec(v.to_vec(), shape, &dev()).unwrap()
 }
 
 fn flat(x: &Tensor) -> Vec<f32> {
@@ -279,16 +279,12 @@ fn zoo_architectures_have_the_originals_parameter_counts() {
 #[test]
 fn forward_of_every_zoo_model_has_the_right_shape() {
     for name in zoo::NAMES {
-        let net = Network::init(&zoo::spec(name).unwrap(), 1, &Device::Cpu).unwrap();
+        let net = Network::init(&zoo::spec(name).unwrap(), 1, &dev()).unwrap();
         let [c, h, w] = net.input;
-        let x = Tensor::zeros((2, c, h, w), nnviz_core::candle::DType::F32, &Device::Cpu).unwrap();
+        let x = Tensor::zeros((2, c, h, w), nnviz_core::candle::DType::F32, &dev()).unwrap();
         assert_eq!(net.forward(&x).unwrap().dims(), &[2, 10], "{name}");
-        let wrong = Tensor::zeros(
-            (2, c, h + 1, w),
-            nnviz_core::candle::DType::F32,
-            &Device::Cpu,
-        )
-        .unwrap();
+        let wrong =
+            Tensor::zeros((2, c, h + 1, w), nnviz_core::candle::DType::F32, &dev()).unwrap();
         let err = net.forward(&wrong).unwrap_err().to_string();
         assert!(err.contains("expected input"), "{err}");
     }
@@ -297,13 +293,13 @@ fn forward_of_every_zoo_model_has_the_right_shape() {
 #[test]
 fn initialisation_and_dropout_are_seeded() {
     let spec = zoo::spec("E").unwrap();
-    let a = Network::init(&spec, 5, &Device::Cpu).unwrap();
-    let b = Network::init(&spec, 5, &Device::Cpu).unwrap();
-    let c = Network::init(&spec, 6, &Device::Cpu).unwrap();
+    let a = Network::init(&spec, 5, &dev()).unwrap();
+    let b = Network::init(&spec, 5, &dev()).unwrap();
+    let c = Network::init(&spec, 6, &dev()).unwrap();
     let wa = flat(&a.parameters()[0].1);
     assert_eq!(wa, flat(&b.parameters()[0].1));
     assert_ne!(wa, flat(&c.parameters()[0].1));
-    let x = Tensor::ones((3, 1, 28, 28), nnviz_core::candle::DType::F32, &Device::Cpu).unwrap();
+    let x = Tensor::ones((3, 1, 28, 28), nnviz_core::candle::DType::F32, &dev()).unwrap();
     let y1 = a.forward_train(&x, &mut Rng::new(1)).unwrap();
     let y2 = a.forward_train(&x, &mut Rng::new(1)).unwrap();
     let y3 = a.forward_train(&x, &mut Rng::new(2)).unwrap();
@@ -328,10 +324,10 @@ fn layer_lookup_names_every_layer() {
 fn model_file_round_trip_and_errors() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("g.safetensors");
-    let net = Network::init(&zoo::spec("G").unwrap(), 9, &Device::Cpu).unwrap();
+    let net = Network::init(&zoo::spec("G").unwrap(), 9, &dev()).unwrap();
     let meta = HashMap::from([("nnviz.test_accuracy".to_string(), "0.5".to_string())]);
     net.save_with(&path, &meta).unwrap();
-    let file = nnviz_core::model::load_file(&path, &Device::Cpu).unwrap();
+    let file = nnviz_core::model::load_file(&path, &dev()).unwrap();
     assert_eq!(file.test_accuracy(), Some(0.5));
     let back = file.network;
     assert_eq!(back.spec().unwrap(), net.spec().unwrap());
@@ -356,8 +352,8 @@ fn model_file_round_trip_and_errors() {
     // a file whose tensors do not match the architecture in its metadata
     let arch = serde_json_arch(&net);
     let bad_path = dir.path().join("bad.safetensors");
-    let w = Tensor::zeros((10, 64), nnviz_core::candle::DType::F32, &Device::Cpu).unwrap();
-    let extra = Tensor::zeros(3, nnviz_core::candle::DType::F32, &Device::Cpu).unwrap();
+    let w = Tensor::zeros((10, 64), nnviz_core::candle::DType::F32, &dev()).unwrap();
+    let extra = Tensor::zeros(3, nnviz_core::candle::DType::F32, &dev()).unwrap();
     let mut md = HashMap::new();
     md.insert("nnviz.format".to_string(), "nnviz-network/1".to_string());
     md.insert("nnviz.architecture".to_string(), arch);
@@ -443,4 +439,9 @@ fn max_pool_gradient_goes_to_the_winner_on_every_path() {
         "one unit of gradient per window"
     );
     assert!(g32.iter().all(|&v| v == 0.0 || v == 1.0));
+}
+
+/// The device under test: the GPU when built with `cuda` and one is present (see tests/gpu.rs).
+fn dev() -> Device {
+    nnviz_core::device()
 }

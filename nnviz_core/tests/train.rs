@@ -13,7 +13,7 @@ fn mlp_a_reaches_95_percent_after_one_epoch_and_training_is_deterministic() {
         ..TrainConfig::default()
     };
     let spec = zoo::spec("A").unwrap();
-    let mut net = Network::init(&spec, 0, &Device::Cpu).unwrap();
+    let mut net = Network::init(&spec, 0, &dev()).unwrap();
     let report = train(&mut net, &data, &cfg).unwrap();
     assert_eq!(report.epochs.len(), 1);
     assert_eq!(report.batch_losses.len(), 600);
@@ -32,7 +32,7 @@ fn mlp_a_reaches_95_percent_after_one_epoch_and_training_is_deterministic() {
     // same seed, same data subset -> identical weights
     let small = data.subset_train(1000).unwrap();
     let run = || {
-        let mut n = Network::init(&spec, 3, &Device::Cpu).unwrap();
+        let mut n = Network::init(&spec, 3, &dev()).unwrap();
         train(
             &mut n,
             &small,
@@ -56,7 +56,7 @@ fn mlp_a_reaches_95_percent_after_one_epoch_and_training_is_deterministic() {
 #[test]
 fn training_rejects_bad_configurations() {
     let data = Dataset::mnist().unwrap().subset_train(50).unwrap();
-    let mut net = Network::init(&zoo::spec("A").unwrap(), 0, &Device::Cpu).unwrap();
+    let mut net = Network::init(&zoo::spec("A").unwrap(), 0, &dev()).unwrap();
     let err = train(&mut net, &data, &TrainConfig::default())
         .unwrap_err()
         .to_string();
@@ -72,4 +72,9 @@ fn training_rejects_bad_configurations() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("epochs"), "{err}");
+}
+
+/// The device under test: the GPU when built with `cuda` and one is present (see tests/gpu.rs).
+fn dev() -> Device {
+    nnviz_core::device()
 }

@@ -4,8 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use nnviz_core::candle::Device;
 use nnviz_core::model::io::{self, ACCURACY_KEY, TRAINING_KEY};
-use nnviz_core::{data, zoo, Result};
+use nnviz_core::{bench, data, zoo, Result};
 
 #[derive(Parser)]
 #[command(
@@ -41,6 +42,35 @@ enum Command {
     },
     /// List the zoo's models with their sections and required accuracy.
     Zoo,
+    /// Time every attribution method (and training steps) on the reference CNN of the
+    /// PyTorch/Captum anchor timings; CPU threads follow RAYON_NUM_THREADS.
+    Bench {
+        /// cpu, cuda, or both (side by side, with time ratios and the results' agreement).
+        #[arg(long, default_value = "cpu")]
+        device: String,
+        /// Images per batch (MNIST test images).
+        #[arg(long, default_value_t = 100)]
+        batch: usize,
+        /// Timed runs per method (after one warm-up run); the median is reported.
+        #[arg(long, default_value_t = 5)]
+        repeats: usize,
+        /// Also time this many Adam training steps of 100 images (0: none).
+        #[arg(long, default_value_t = 0)]
+        train_steps: usize,
+    },
+    /// Check the GPU build on a GPU: every method on CUDA and on the CPU with the same weights
+    /// and inputs, their agreement (fails above --tolerance) and their times.
+    GpuCheck {
+        #[arg(long, default_value_t = 100)]
+        batch: usize,
+        #[arg(long, default_value_t = 5)]
+        repeats: usize,
+        #[arg(long, default_value_t = 50)]
+        train_steps: usize,
+        /// Largest accepted relative L2 difference between GPU and CPU results.
+        #[arg(long, default_value_t = 1e-4)]
+        tolerance: f32,
+    },
     /// Data commands.
     Data {
         #[command(subcommand)]
@@ -123,6 +153,47 @@ fn run(cli: Cli) -> Result<()> {
                 );
             }
         }
+        Command::Bench {
+            device,
+            batch,
+            repeats,
+            train_steps,
+        } => {
+            let data = nnviz_core::data::Dataset::mnist()?;
+            let cpu = Device::Cpu;
+            match device.as_str() {
+                "cpu" | "cuda" => {
+                    let d = if device == "cpu" { cpu } else { cuda()? };
+                    let name = nnviz_core::describe_device(&d);
+                    println!("nnviz bench: reference CNN, batch {batch}, {name}\n");
+                    let rows = bench::run(&data, &d, batch, repeats, train_steps)?;
+                    print!("{}", bench::table(&name, &rows));
+                }
+                "both" => {
+                    let gpu = cuda()?;
+                    compare(&data, &gpu, batch, repeats, train_steps)?;
+                }
+                other => {
+                    nnviz_core::bail!("bench: unknown device {other:?}; use cpu, cuda or both")
+                }
+            }
+        }
+        Command::GpuCheck {
+            batch,
+            repeats,
+            train_steps,
+            tolerance,
+        } => {
+            let data = nnviz_core::data::Dataset::mnist()?;
+            let gpu = cuda()?;
+            let (name, worst) = compare(&data, &gpu, batch, repeats, train_steps)?;
+            if worst.is_nan() || worst > tolerance {
+                nnviz_core::bail!(
+                    "gpu-check: {name} differs between GPU and CPU by {worst:.2e} (relative L2), above the tolerance {tolerance:.0e}"
+                );
+            }
+            println!("\ngpu-check passed: every method agrees within {worst:.2e} relative L2 (tolerance {tolerance:.0e}); worst: {name}");
+        }
         Command::Data {
             command: DataCommand::Check,
         } => {
@@ -133,6 +204,42 @@ fn run(cli: Cli) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The CUDA device, or an error saying why there is none.
+fn cuda() -> Result<Device> {
+    if !nnviz_core::candle::utils::cuda_is_available() {
+        nnviz_core::bail!("no CUDA device: this nnviz was built without the `cuda` feature");
+    }
+    Device::new_cuda(0).map_err(|e| {
+        nnviz_core::Error::invalid(format!(
+            "no CUDA device: {e} (is an NVIDIA driver installed?)"
+        ))
+    })
+}
+
+/// Runs the benchmark on the GPU and the CPU and prints them side by side; returns the method
+/// whose results differ most, and by how much (relative L2).
+fn compare(
+    data: &nnviz_core::data::Dataset,
+    gpu: &Device,
+    batch: usize,
+    repeats: usize,
+    train_steps: usize,
+) -> Result<(String, f32)> {
+    let cpu = Device::Cpu;
+    let (g, c) = (
+        nnviz_core::describe_device(gpu),
+        nnviz_core::describe_device(&cpu),
+    );
+    println!("nnviz gpu-check: reference CNN, batch {batch}: {g} against {c}\n");
+    let on_gpu = bench::run(data, gpu, batch, repeats, train_steps)?;
+    let on_cpu = bench::run(data, &cpu, batch, repeats, train_steps)?;
+    print!(
+        "{}",
+        bench::comparison_table("GPU", &on_gpu, "CPU", &on_cpu)?
+    );
+    bench::worst_difference(&on_gpu, &on_cpu)
 }
 
 fn main() -> ExitCode {

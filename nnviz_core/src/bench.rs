@@ -1,0 +1,287 @@
+//! Benchmarks and the CPU-versus-GPU check.
+//!
+//! [`suite`] lists every attribution method with the settings it is benchmarked at; [`run`] times
+//! them on one device on the *reference CNN* of the PyTorch/Captum anchor timings (conv 1→32 3×3,
+//! ReLU, max-pool 2, conv 32→64 3×3, ReLU, max-pool 2, fc 3136→1024, ReLU, fc 1024→10; see
+//! [`reference_cnn`]) at a batch of 100 MNIST test images; [`compare_devices`] runs every method
+//! on two devices with the same weights and inputs and reports how far the results are apart.
+//! The `nnviz bench` and `nnviz gpu-check` commands print these as Markdown tables; the number of
+//! CPU threads is rayon's (`RAYON_NUM_THREADS`).
+//!
+//! Times are medians of `repeats` runs after one warm-up run; a GPU is synchronised before the
+//! clock stops. Compare times only when measured side by side in one run.
+
+use std::time::Instant;
+
+use candle_core::{Device, Tensor};
+
+use crate::attribution::{Attribution, Target};
+use crate::methods::{InputXGradient, IntegratedGradients, Saliency, SmoothGrad};
+use crate::model::{LayerSpec, NetworkSpec, Padding};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+
+use crate::data::Dataset;
+use crate::{bail, Network, Result, Rng};
+
+/// One benchmarked method: a name and the method with its benchmark settings.
+pub struct Case {
+    /// Short name used in tables (`gradient`, `integrated gradients (50 steps)`, ...).
+    pub name: &'static str,
+    /// The method.
+    pub method: Box<dyn Attribution>,
+}
+
+/// Every attribution method of the crate, at the settings the anchor timings used.
+pub fn suite() -> Vec<Case> {
+    let case = |name, method: Box<dyn Attribution>| Case { name, method };
+    vec![
+        case("gradient", Box::<Saliency>::default()),
+        case("input × gradient", Box::new(InputXGradient)),
+        case(
+            "integrated gradients (50 steps)",
+            Box::<IntegratedGradients>::default(),
+        ),
+        case(
+            "SmoothGrad (50 samples)",
+            Box::new(SmoothGrad::new(Saliency::default())),
+        ),
+    ]
+}
+
+/// The reference CNN of the anchor timings (TF-SAME 3×3 convolutions keep 28×28, then 14×14).
+pub fn reference_cnn() -> NetworkSpec {
+    let conv = |i, o| LayerSpec::Conv2d {
+        in_channels: i,
+        out_channels: o,
+        kernel: [3, 3],
+        stride: 1,
+        padding: Padding::Same,
+        bias: true,
+    };
+    let pool = || LayerSpec::MaxPool2d {
+        kernel: 2,
+        stride: 2,
+        padding: Padding::Same,
+    };
+    let linear = |i, o| LayerSpec::Linear {
+        in_features: i,
+        out_features: o,
+        bias: true,
+    };
+    NetworkSpec::new("reference", [1, 28, 28])
+        .push("conv1", conv(1, 32))
+        .push("relu1", LayerSpec::Relu)
+        .push("pool1", pool())
+        .push("conv2", conv(32, 64))
+        .push("relu2", LayerSpec::Relu)
+        .push("pool2", pool())
+        .push("flatten", LayerSpec::Flatten)
+        .push("fc3", linear(3136, 1024))
+        .push("relu3", LayerSpec::Relu)
+        .push("fc4", linear(1024, 10))
+}
+
+/// The benchmark's network and inputs on `device`: the reference CNN with seeded weights and the
+/// first `batch` MNIST test images.
+pub fn workload(data: &Dataset, batch: usize, device: &Device) -> Result<(Network, Tensor)> {
+    let n = data.test_x.dim(0)?;
+    if batch == 0 || batch > n {
+        bail!("bench: batch size {batch} must be between 1 and the {n} test images");
+    }
+    let net = Network::init(&reference_cnn(), 0, device)?;
+    let x = data.test_x.narrow(0, 0, batch)?.to_device(device)?;
+    Ok((net, x))
+}
+
+/// A median time in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timing {
+    pub median_ms: f64,
+    pub repeats: usize,
+}
+
+/// Runs `f` once to warm up, then `repeats` times; the median wall time (the device synchronised).
+pub fn time<T>(
+    device: &Device,
+    repeats: usize,
+    mut f: impl FnMut() -> Result<T>,
+) -> Result<(T, Timing)> {
+    let repeats = repeats.max(1);
+    let mut out = f()?;
+    device.synchronize()?;
+    let mut ms = Vec::with_capacity(repeats);
+    for _ in 0..repeats {
+        let start = Instant::now();
+        out = f()?;
+        device.synchronize()?;
+        ms.push(start.elapsed().as_secs_f64() * 1e3);
+    }
+    ms.sort_by(f64::total_cmp);
+    Ok((
+        out,
+        Timing {
+            median_ms: ms[ms.len() / 2],
+            repeats,
+        },
+    ))
+}
+
+/// One row of a benchmark: what was timed, its time, and (for methods) its result on the CPU.
+pub struct Row {
+    pub name: String,
+    pub timing: Timing,
+    pub result: Option<Tensor>,
+}
+
+/// Times the forward pass, every method of [`suite`] and `train_batches` training steps on
+/// `device` (batch of `batch` images, predicted-class logit as the target).
+pub fn run(
+    data: &Dataset,
+    device: &Device,
+    batch: usize,
+    repeats: usize,
+    train_batches: usize,
+) -> Result<Vec<Row>> {
+    let (net, x) = workload(data, batch, device)?;
+    let target = Target::predicted().fixed_at(&net, &x)?;
+    let mut rows = Vec::new();
+    let (_, timing) = time(device, repeats, || net.forward(&x))?;
+    rows.push(Row {
+        name: "forward only".into(),
+        timing,
+        result: None,
+    });
+    for case in suite() {
+        // Long methods get fewer repeats: their run-to-run spread is small against their time.
+        let reps = if case.name.contains("50") {
+            repeats.min(3)
+        } else {
+            repeats
+        };
+        let (a, timing) = time(device, reps, || case.method.attribute(&net, &x, &target))?;
+        rows.push(Row {
+            name: case.name.into(),
+            timing,
+            result: Some(a.to_device(&Device::Cpu)?),
+        });
+    }
+    if train_batches > 0 {
+        let timing = time_training(data, device, train_batches)?;
+        rows.push(Row {
+            name: format!("training, {train_batches} Adam steps of 100"),
+            timing,
+            result: None,
+        });
+    }
+    Ok(rows)
+}
+
+/// Times `steps` Adam steps (batch 100, cross-entropy) of the reference CNN on `device`: the
+/// inner loop of [`crate::train::train`] without its shuffling, progress and evaluation.
+pub fn time_training(data: &Dataset, device: &Device, steps: usize) -> Result<Timing> {
+    let n = data.train_x.dim(0)?;
+    if steps == 0 || steps * 100 > n {
+        bail!("bench: {steps} training steps of 100 need between 100 and {n} training images");
+    }
+    let mut net = Network::init(&reference_cnn(), 0, device)?;
+    let vars = net.make_trainable()?;
+    let mut opt = AdamW::new(
+        vars,
+        ParamsAdamW {
+            lr: 1e-3,
+            weight_decay: 0.0,
+            ..ParamsAdamW::default()
+        },
+    )?;
+    let mut rng = Rng::new(0);
+    let batches: Vec<(Tensor, Tensor)> = (0..steps)
+        .map(|b| {
+            Ok((
+                data.train_x.narrow(0, b * 100, 100)?.to_device(device)?,
+                data.train_y.narrow(0, b * 100, 100)?.to_device(device)?,
+            ))
+        })
+        .collect::<Result<_>>()?;
+    device.synchronize()?;
+    let start = Instant::now();
+    for (x, y) in &batches {
+        let loss = candle_nn::loss::cross_entropy(&net.forward_train(x, &mut rng)?, y)?;
+        opt.backward_step(&loss)?;
+    }
+    device.synchronize()?;
+    Ok(Timing {
+        median_ms: start.elapsed().as_secs_f64() * 1e3,
+        repeats: 1,
+    })
+}
+
+/// How far two results are apart: the largest absolute difference and `‖a − b‖₂ / ‖b‖₂`.
+pub fn difference(a: &Tensor, b: &Tensor) -> Result<(f32, f32)> {
+    let a = a.to_device(&Device::Cpu)?.flatten_all()?.to_vec1::<f32>()?;
+    let b = b.to_device(&Device::Cpu)?.flatten_all()?.to_vec1::<f32>()?;
+    if a.len() != b.len() {
+        bail!("difference: {} values against {}", a.len(), b.len());
+    }
+    let (mut max, mut num, mut den) = (0f32, 0f64, 0f64);
+    for (x, y) in a.iter().zip(&b) {
+        max = max.max((x - y).abs());
+        num += ((x - y) as f64).powi(2);
+        den += (*y as f64).powi(2);
+    }
+    let rel = if den > 0.0 {
+        (num / den).sqrt() as f32
+    } else {
+        num.sqrt() as f32
+    };
+    Ok((max, rel))
+}
+
+/// Renders benchmark rows as a Markdown table (one device).
+pub fn table(device: &str, rows: &[Row]) -> String {
+    let mut s = format!("| method | {device} median ms |\n|---|---:|\n");
+    for r in rows {
+        s += &format!("| {} | {:.1} |\n", r.name, r.timing.median_ms);
+    }
+    s
+}
+
+/// Renders two devices' rows side by side with the time ratio and the agreement of the results.
+pub fn comparison_table(a_name: &str, a: &[Row], b_name: &str, b: &[Row]) -> Result<String> {
+    let mut s = format!(
+        "| method | {a_name} ms | {b_name} ms | {a_name} / {b_name} | max abs diff | rel L2 diff |\n|---|---:|---:|---:|---:|---:|\n"
+    );
+    for (ra, rb) in a.iter().zip(b) {
+        let (max, rel) = match (&ra.result, &rb.result) {
+            (Some(x), Some(y)) => {
+                let (m, r) = difference(x, y)?;
+                (format!("{m:.2e}"), format!("{r:.2e}"))
+            }
+            _ => ("".into(), "".into()),
+        };
+        s += &format!(
+            "| {} | {:.1} | {:.1} | {:.2} | {max} | {rel} |\n",
+            ra.name,
+            ra.timing.median_ms,
+            rb.timing.median_ms,
+            ra.timing.median_ms / rb.timing.median_ms
+        );
+    }
+    Ok(s)
+}
+
+/// The largest relative L2 difference between two runs' method results, with the method's name.
+pub fn worst_difference(a: &[Row], b: &[Row]) -> Result<(String, f32)> {
+    let mut worst = (String::new(), 0f32);
+    for (ra, rb) in a.iter().zip(b) {
+        if let (Some(x), Some(y)) = (&ra.result, &rb.result) {
+            let (_, rel) = difference(x, y)?;
+            if rel > worst.1 || worst.0.is_empty() {
+                worst = (ra.name.clone(), rel);
+            }
+        }
+    }
+    Ok(worst)
+}
+
+#[cfg(test)]
+mod tests;

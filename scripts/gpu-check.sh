@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The GPU check of the `cuda` feature: the integration tests on the GPU (tests/gpu.rs) and every
+# method on GPU and CPU side by side (`nnviz gpu-check`: agreement within 1e-4 relative L2, and
+# the time ratios).
+#
+#   scripts/gpu-check.sh                 # a machine with Rust and an NVIDIA GPU: build, then run
+#   scripts/gpu-check.sh --bundle        # here, without a GPU: build the two binaries into
+#                                        #   gpu-bundle/ (git-ignored, ~2×45 MB, xz-compressed)
+#   scripts/gpu-check.sh --run-bundle    # on a GPU machine without Rust: run gpu-bundle/
+#
+# A cuda binary needs the NVIDIA driver (libcuda.so.1) and the CUDA 13 runtime, cuBLAS and cuRAND
+# libraries. Without a toolkit, PyTorch's CUDA 13 wheels carry them: LD_LIBRARY_PATH is set to
+# site-packages/nvidia/cu13/lib when that exists. Output also goes to $OUT/gpu-check.md when
+# $OUT is set.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+BUNDLE="$ROOT/gpu-bundle"
+mode="${1:-local}"
+
+build() {
+  scripts/cuda-toolkit.sh
+  # shellcheck disable=SC1091
+  source .cuda/env.sh
+  cargo build --release -p nnviz_core --features cuda,cli --bin nnviz
+  cargo test --release -p nnviz_core --features cuda --test gpu --no-run
+}
+
+test_binary() {  # the newest tests/gpu.rs binary of the cuda build
+  ls -t "${CARGO_TARGET_DIR:-$ROOT/target}"/release/deps/gpu-* 2>/dev/null | grep -v '\.d$' | head -n1
+}
+
+cuda_libs() {  # PyTorch's CUDA 13 libraries, if PyTorch is installed
+  python3 - <<'PY' 2>/dev/null || true
+import os, importlib.util
+spec = importlib.util.find_spec("nvidia")
+if spec and spec.submodule_search_locations:
+    for p in spec.submodule_search_locations:
+        d = os.path.join(p, "cu13", "lib")
+        if os.path.isdir(d):
+            print(d); break
+PY
+}
+
+run_checks() {  # $1 = nnviz binary, $2 = test binary
+  local libs; libs="$(cuda_libs)"
+  if [ -n "$libs" ]; then export LD_LIBRARY_PATH="$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"; fi
+  export NNVIZ_DATA="${NNVIZ_DATA:-$ROOT/data}"
+  local out="${OUT:-$ROOT/artifacts}/gpu-check.md"
+  mkdir -p "$(dirname "$out")"
+  {
+    echo "# nnviz GPU check, $(date -u +%F)"
+    echo; echo '```'
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 || true
+    echo "CPU: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+    echo '```'
+    echo; echo "## Integration tests on the GPU (tests/gpu.rs)"; echo; echo '```'
+    "$2" --test-threads=1 --nocapture 2>&1 | grep -v '^$' || echo "INTEGRATION TESTS FAILED"
+    echo '```'
+    echo; echo "## Every method, GPU against CPU (nnviz gpu-check)"; echo
+    "$1" gpu-check --batch 100 --repeats 5 --train-steps 50 2>&1 || echo "GPU CHECK FAILED"
+  } | tee "$out"
+  ! grep -q "FAILED" "$out"
+}
+
+case "$mode" in
+  local)
+    build
+    run_checks "${CARGO_TARGET_DIR:-$ROOT/target}/release/nnviz" "$(test_binary)" ;;
+  --bundle)
+    build
+    rm -rf "$BUNDLE.tmp"; mkdir -p "$BUNDLE.tmp"
+    strip -o "$BUNDLE.tmp/nnviz" "${CARGO_TARGET_DIR:-$ROOT/target}/release/nnviz"
+    strip -o "$BUNDLE.tmp/gpu-tests" "$(test_binary)"
+    xz -T0 -6 "$BUNDLE.tmp/nnviz" "$BUNDLE.tmp/gpu-tests"
+    rm -rf "$BUNDLE"; mv "$BUNDLE.tmp" "$BUNDLE"
+    du -sh "$BUNDLE"/* ;;
+  --run-bundle)
+    work="$(mktemp -d)"
+    xz -dc "$BUNDLE/nnviz.xz" > "$work/nnviz"; xz -dc "$BUNDLE/gpu-tests.xz" > "$work/gpu-tests"
+    chmod +x "$work/nnviz" "$work/gpu-tests"
+    run_checks "$work/nnviz" "$work/gpu-tests" ;;
+  *) echo "usage: $0 [--bundle | --run-bundle]" >&2; exit 2 ;;
+esac
