@@ -11,6 +11,8 @@
 //! * [`viz`]: heatmaps, grids and line plots that display inline in evcxr notebooks.
 //! * [`attribution`], [`methods`]: one [`Attribution`] trait, one `attribute` call per method
 //!   (saliency, gradient × input, integrated gradients, SmoothGrad, …).
+//! * [`relevance`]: one modified backward pass with per-layer rules: LRP, deep Taylor, DeepLIFT,
+//!   deconvnet, guided backprop.
 //!
 //! Notebooks need a single `:dep nnviz_core = { path = "../nnviz_core" }`: candle, candle_nn,
 //! plotters and image are re-exported here.
@@ -23,6 +25,7 @@ pub mod grad;
 pub mod kernels;
 pub mod methods;
 pub mod model;
+pub mod relevance;
 pub mod rng;
 pub mod train;
 pub mod viz;

@@ -9,6 +9,9 @@ pub use crate::methods::{
     SmoothGrad, SmoothGradVariant,
 };
 pub use crate::model::{zoo, Layer, Network, Padding};
+pub use crate::relevance::{
+    Composite, Deconvnet, DeepLift, DeepTaylor, GuidedBackprop, LayerKind, Lrp, Rule, Selector,
+};
 pub use crate::train::{TrainConfig, TrainReport};
 pub use crate::viz::{self, Colormap, Grid, Heatmap, LinePlot, Overlay, Range};
 pub use crate::{describe_device, device, Error, Result, Rng};

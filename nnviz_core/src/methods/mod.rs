@@ -9,6 +9,14 @@
 //! | [`Cam`] | `Σ_k W_ck A_k` on a global-average-pooling + linear head | 4.1 |
 //! | [`GradCam`] | `ReLU(Σ_k α_k A_k)`, `α_k` = spatial mean of `∂s/∂A_k` | 4.2 |
 //! | [`GradCamPlusPlus`] | `ReLU(Σ_k w_k A_k)`, `w_k = Σ_ij α_ij ReLU(∂s/∂A_k)` (exp closed form) | 4.3 |
+//! | [`Lrp`] | relevance `R_in = a ⊙ ρ(W)ᵀ (R ⊘ z)` per layer, rules from a [`Composite`] | 2.3 |
+//! | [`DeepTaylor`] | z^B at the input, z⁺ elsewhere (`R_j = Σ_k a_j w⁺_jk R_k / Σ_j a_j w⁺_jk`) | 2.4 |
+//! | [`DeepLift`] | `(x − x₀) ⊙ M`, multipliers by the linear and Rescale rules (`Δy/Δx`) | 2.5 |
+//! | [`Deconvnet`] | the gradient with `g_in = max(g_out, 0)` at every ReLU | 3.1 |
+//! | [`GuidedBackprop`] | the gradient with `g_in = g_out · 1[g_out > 0] · 1[a > 0]` at every ReLU | 3.3 |
+//!
+//! [`Lrp`], [`DeepTaylor`], [`DeepLift`], [`Deconvnet`] and [`GuidedBackprop`] share one modified
+//! backward pass, [`crate::relevance`]; they are re-exported here.
 //!
 //! [`ActivationMaximization`] (not an attribution: it synthesises the input a class prefers) serves
 //! §1.1 and §3.2's class-model visualisation.
@@ -24,3 +32,5 @@ pub use cam::{upsample_bilinear, Cam, CamMap, Corners, GradCam, GradCamPlusPlus}
 pub use gradient::{GradientTransform, InputXGradient, Saliency};
 pub use integrated_gradients::{Baseline, IntegratedGradients, Quadrature};
 pub use smooth_grad::{Noise, SmoothGrad, SmoothGradVariant};
+
+pub use crate::relevance::{Composite, Deconvnet, DeepLift, DeepTaylor, GuidedBackprop, Lrp};
