@@ -16,7 +16,9 @@ use std::time::Instant;
 use candle_core::{Device, Tensor};
 
 use crate::attribution::{Attribution, Target};
-use crate::methods::{InputXGradient, IntegratedGradients, Saliency, SmoothGrad};
+use crate::methods::{
+    GradCam, GradCamPlusPlus, InputXGradient, IntegratedGradients, Saliency, SmoothGrad,
+};
 use crate::model::{LayerSpec, NetworkSpec, Padding};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 
@@ -44,6 +46,11 @@ pub fn suite() -> Vec<Case> {
         case(
             "SmoothGrad (50 samples)",
             Box::new(SmoothGrad::new(Saliency::default())),
+        ),
+        case("Grad-CAM (conv2)", Box::new(GradCam::new("conv2"))),
+        case(
+            "Grad-CAM++ (conv2)",
+            Box::new(GradCamPlusPlus::new("conv2")),
         ),
     ]
 }
