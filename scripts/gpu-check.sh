@@ -18,16 +18,19 @@ cd "$ROOT"
 BUNDLE="$ROOT/gpu-bundle"
 mode="${1:-local}"
 
-build() {
+build() {  # builds both binaries and records their paths (deps/, not the shared release/ name)
   scripts/cuda-toolkit.sh
   # shellcheck disable=SC1091
   source .cuda/env.sh
-  cargo build --release -p nnviz_core --features cuda,cli --bin nnviz
-  cargo test --release -p nnviz_core --features cuda --test gpu --no-run
-}
-
-test_binary() {  # the newest tests/gpu.rs binary of the cuda build
-  ls -t "${CARGO_TARGET_DIR:-$ROOT/target}"/release/deps/gpu-* 2>/dev/null | grep -v '\.d$' | head -n1
+  local exe='import json,sys
+for l in sys.stdin:
+    m = json.loads(l)
+    if m.get("executable"): print(m["executable"])'
+  NNVIZ_BIN="$(cargo build --release -p nnviz_core --features cuda,cli --bin nnviz \
+    --message-format=json | python3 -c "$exe" | tail -n1)"
+  TEST_BIN="$(cargo test --release -p nnviz_core --features cuda --test gpu --no-run \
+    --message-format=json | python3 -c "$exe" | tail -n1)"
+  [ -x "$NNVIZ_BIN" ] && [ -x "$TEST_BIN" ] || { echo "gpu-check: build failed" >&2; exit 1; }
 }
 
 cuda_libs() {  # PyTorch's CUDA 13 libraries, if PyTorch is installed
@@ -66,12 +69,12 @@ run_checks() {  # $1 = nnviz binary, $2 = test binary
 case "$mode" in
   local)
     build
-    run_checks "${CARGO_TARGET_DIR:-$ROOT/target}/release/nnviz" "$(test_binary)" ;;
+    run_checks "$NNVIZ_BIN" "$TEST_BIN" ;;
   --bundle)
     build
     rm -rf "$BUNDLE.tmp"; mkdir -p "$BUNDLE.tmp"
-    strip -o "$BUNDLE.tmp/nnviz" "${CARGO_TARGET_DIR:-$ROOT/target}/release/nnviz"
-    strip -o "$BUNDLE.tmp/gpu-tests" "$(test_binary)"
+    strip -o "$BUNDLE.tmp/nnviz" "$NNVIZ_BIN"
+    strip -o "$BUNDLE.tmp/gpu-tests" "$TEST_BIN"
     xz -T0 -6 "$BUNDLE.tmp/nnviz" "$BUNDLE.tmp/gpu-tests"
     rm -rf "$BUNDLE"; mv "$BUNDLE.tmp" "$BUNDLE"
     du -sh "$BUNDLE"/* ;;
