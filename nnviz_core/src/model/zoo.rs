@@ -21,8 +21,10 @@
 //! sliced it unshuffled). Test accuracies reached are recorded in each cached file
 //! (`nnviz info data/models/<id>.safetensors`) and in the README's zoo table (on this project's
 //! 2-core machine: A 0.9799, B0 0.9819, B1 0.9789, C 0.9914, D0 0.9898, D1 0.9895, D2 0.9912,
-//! E 0.9900, G 0.9330; H 0.9330, *below* its 0.952 — it overfits the 10 000 cluttered images;
-//! F not yet trained).
+//! E 0.9900, G 0.9330, H 0.9670; F not yet trained). H is trained on 40 000 distinct cluttered
+//! canvases for 2 epochs instead of the default 10 000 for 20: on 10 000 it memorised its
+//! training set (train accuracy 0.997) and reached only 0.9330; the first 10 000 of the 40 000
+//! are the default data set's canvases and the test split is the same.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -227,7 +229,18 @@ pub fn recipe(name: &str) -> Result<Recipe> {
         "E" => (DataSource::Mnist, 6),
         // The all-convolutional F (ReLU on its logits) learns slowly: 0.867 after one epoch.
         "F" => (DataSource::Mnist, 15),
-        "G" | "H" => (DataSource::Cluttered(ClutteredConfig::default()), 20),
+        "G" => (DataSource::Cluttered(ClutteredConfig::default()), 20),
+        // H (8.1 M parameters) memorises the 10 000 default training canvases (train accuracy
+        // 0.997, test 0.933 after 20 epochs). Four times as many distinct canvases (other
+        // digits, new positions and clutter; the test split is the same) seen twice generalise:
+        // 80 000 examples seen instead of 200 000, and no overfitting.
+        "H" => (
+            DataSource::Cluttered(ClutteredConfig {
+                n_train: 40_000,
+                ..ClutteredConfig::default()
+            }),
+            2,
+        ),
         _ => return Err(unknown(name)),
     };
     Ok(Recipe {
