@@ -20,6 +20,7 @@ use crate::methods::{
     GradCam, GradCamPlusPlus, InputXGradient, IntegratedGradients, Saliency, SmoothGrad,
 };
 use crate::model::{LayerSpec, NetworkSpec, Padding};
+use crate::relevance::{Composite, Deconvnet, DeepLift, DeepTaylor, GuidedBackprop, Lrp, Rule};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 
 use crate::data::Dataset;
@@ -47,6 +48,29 @@ pub fn suite() -> Vec<Case> {
             "SmoothGrad (50 samples)",
             Box::new(SmoothGrad::new(Saliency::default())),
         ),
+        case("guided backprop", Box::new(GuidedBackprop)),
+        case("deconvnet", Box::new(Deconvnet)),
+        case(
+            "LRP-ε (0.25)",
+            Box::new(Lrp::new(Composite::uniform(Rule::Epsilon(0.25)))),
+        ),
+        case(
+            "LRP z⁺",
+            Box::new(Lrp::new(Composite::uniform(Rule::ZPlus))),
+        ),
+        case(
+            "LRP α2β1",
+            Box::new(Lrp::new(Composite::uniform(Rule::AlphaBeta {
+                alpha: 2.0,
+                beta: 1.0,
+            }))),
+        ),
+        case(
+            "LRP ε-plus composite",
+            Box::new(Lrp::new(Composite::epsilon_plus(0.25))),
+        ),
+        case("deep Taylor", Box::<DeepTaylor>::default()),
+        case("DeepLIFT rescale", Box::<DeepLift>::default()),
         case("Grad-CAM (conv2)", Box::new(GradCam::new("conv2"))),
         case(
             "Grad-CAM++ (conv2)",
