@@ -6,7 +6,8 @@
 //! * [`data`]: MNIST from the committed IDX files (checksummed) and a seeded cluttered-MNIST
 //!   generator.
 //! * [`model`]: networks as inspectable data ([`Layer`], [`Network`]), the tutorial's model zoo
-//!   ([`zoo`]) and self-describing safetensors model files.
+//!   ([`zoo`]), self-describing safetensors model files, and an MNIST VAE ([`model::vae`]), the
+//!   generator of code-space activation maximisation.
 //! * [`train`]: seeded, deterministic training (Adam, softmax cross-entropy).
 //! * [`viz`]: heatmaps, grids and line plots that display inline in evcxr notebooks.
 //! * [`attribution`], [`methods`]: one [`Attribution`] trait, one `attribute` call per method

@@ -8,7 +8,7 @@ pub use crate::methods::{
     GradientTransform, InputXGradient, IntegratedGradients, Noise, Quadrature, Saliency,
     SmoothGrad, SmoothGradVariant,
 };
-pub use crate::model::{zoo, Layer, Network, Padding};
+pub use crate::model::{vae, zoo, Generator, Layer, Network, Padding, Vae, VaeRecipe};
 pub use crate::relevance::{
     Composite, Deconvnet, DeepLift, DeepTaylor, GuidedBackprop, LayerKind, Lrp, Rule, Selector,
 };

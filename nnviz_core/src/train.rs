@@ -57,14 +57,14 @@ pub struct TrainReport {
     pub test_accuracy: f32,
 }
 
-/// Where progress goes.
-enum Progress {
+/// Where progress goes (shared with the generator's training in [`crate::model::vae`]).
+pub(crate) enum Progress {
     Bar(indicatif::ProgressBar),
     Lines { every: usize },
 }
 
 impl Progress {
-    fn new(total: usize, epoch: usize, epochs: usize) -> Progress {
+    pub(crate) fn new(total: usize, epoch: usize, epochs: usize) -> Progress {
         if std::io::stderr().is_terminal() {
             let bar = indicatif::ProgressBar::new(total as u64);
             if let Ok(style) = indicatif::ProgressStyle::with_template(
@@ -81,7 +81,7 @@ impl Progress {
         }
     }
 
-    fn tick(&self, done: usize, total: usize, loss: f32, epoch: usize, epochs: usize) {
+    pub(crate) fn tick(&self, done: usize, total: usize, loss: f32, epoch: usize, epochs: usize) {
         match self {
             Progress::Bar(bar) => {
                 bar.set_position(done as u64);
@@ -98,7 +98,7 @@ impl Progress {
         }
     }
 
-    fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Progress::Bar(bar) = self {
             bar.finish_and_clear();
         }

@@ -55,7 +55,7 @@ pub fn read_metadata(path: &Path) -> Result<HashMap<String, String>> {
     metadata_of(&bytes, path)
 }
 
-fn metadata_of(bytes: &[u8], path: &Path) -> Result<HashMap<String, String>> {
+pub(crate) fn metadata_of(bytes: &[u8], path: &Path) -> Result<HashMap<String, String>> {
     let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| bad(path, e))?;
     Ok(meta.metadata().clone().unwrap_or_default())
 }
