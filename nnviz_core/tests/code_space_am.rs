@@ -39,7 +39,7 @@ fn samples_are_digits(net: &Network, g: &Vae) {
     // untrained generator's blobs score far lower, checked below), and every class must be drawn.
     let (mean, p) = confidence(net, g);
     assert!(mean > 0.8, "mean max-probability of VAE samples: {mean}");
-    let untrained = Vae::new(&vae::VaeRecipe::default(), 0, &Device::Cpu).unwrap();
+    let untrained = Vae::new(&vae::VaeRecipe::default(), 0, &dev()).unwrap();
     let (blob_mean, _) = confidence(net, &untrained);
     assert!(
         blob_mean < 0.8 - 0.1,
@@ -114,7 +114,7 @@ fn code_space_prototypes() {
         values(&codes.narrow(0, 3, 1).unwrap())
     );
     // Reloading the cached file gives the same generator, bit for bit.
-    let (reloaded, _) = Vae::load(vae::cache_path(), &Device::Cpu).unwrap();
+    let (reloaded, _) = Vae::load(vae::cache_path(), &dev()).unwrap();
     let z = g.prior_codes(8, 3).unwrap();
     assert_eq!(
         values(&reloaded.decode(&z).unwrap()),
@@ -127,7 +127,7 @@ fn code_space_prototypes() {
     );
     // A code prior of the wrong length is an error naming the shapes.
     let bad = ActivationMaximization {
-        prior: Some(Tensor::zeros((1, 7), nnviz_core::candle::DType::F32, &Device::Cpu).unwrap()),
+        prior: Some(Tensor::zeros((1, 7), nnviz_core::candle::DType::F32, &dev()).unwrap()),
         ..code_am(0, &zbar)
     };
     let err = bad
@@ -138,4 +138,9 @@ fn code_space_prototypes() {
         err.contains("prior of shape [1, 7]") && err.contains("[1, 16]"),
         "{err}"
     );
+}
+
+/// The device under test: the GPU when built with `cuda` and one is present (see tests/gpu.rs).
+fn dev() -> Device {
+    nnviz_core::device()
 }
