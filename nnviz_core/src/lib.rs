@@ -11,7 +11,7 @@
 //! * [`train`]: seeded, deterministic training (Adam, softmax cross-entropy).
 //! * [`viz`]: heatmaps, grids and line plots that display inline in evcxr notebooks.
 //! * [`attribution`], [`methods`]: one [`Attribution`] trait, one `attribute` call per method
-//!   (saliency, gradient × input, integrated gradients, SmoothGrad, …).
+//!   (saliency, gradient × input, integrated gradients, SmoothGrad, CAM, Grad-CAM, Grad-CAM++, …).
 //! * [`relevance`]: one modified backward pass with per-layer rules: LRP, deep Taylor, DeepLIFT,
 //!   deconvnet, guided backprop.
 //!
