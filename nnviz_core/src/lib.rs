@@ -14,6 +14,8 @@
 //!   (saliency, gradient × input, integrated gradients, SmoothGrad, CAM, Grad-CAM, Grad-CAM++, …).
 //! * [`relevance`]: one modified backward pass with per-layer rules: LRP, deep Taylor, DeepLIFT,
 //!   deconvnet, guided backprop.
+//! * [`metrics`]: continuity, selectivity (pixel flipping, AOPC), the randomisation sanity check,
+//!   completeness, and one evaluation table over every method.
 //!
 //! Notebooks need a single `:dep nnviz_core = { path = "../nnviz_core" }`: candle, candle_nn,
 //! plotters and image are re-exported here.
@@ -25,6 +27,7 @@ pub mod error;
 pub mod grad;
 pub mod kernels;
 pub mod methods;
+pub mod metrics;
 pub mod model;
 pub mod relevance;
 pub mod rng;

@@ -71,6 +71,20 @@ enum Command {
         #[arg(long, default_value_t = 1e-4)]
         tolerance: f32,
     },
+    /// Evaluate every attribution method on a zoo model (first N test images, score ReLU(z_c)
+    /// of the predicted class, as in sections 5.1–5.2): AOPC, continuity, randomisation
+    /// similarity, completeness error, time per batch. Writes evaluation.md and evaluation.csv.
+    Evaluate {
+        /// Zoo model id (D2 is the model of sections 5.1 and 5.2).
+        #[arg(long, default_value = "D2")]
+        model: String,
+        /// Number of test images.
+        #[arg(long, default_value_t = 100)]
+        images: usize,
+        /// Output directory.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
     /// Data commands.
     Data {
         #[command(subcommand)]
@@ -193,6 +207,29 @@ fn run(cli: Cli) -> Result<()> {
                 );
             }
             println!("\ngpu-check passed: every method agrees within {worst:.2e} relative L2 (tolerance {tolerance:.0e}); worst: {name}");
+        }
+        Command::Evaluate { model, images, out } => {
+            use nnviz_core::attribution::Score;
+            use nnviz_core::metrics::{evaluate, standard_methods, Evaluation};
+            let net = zoo::trained(&model)?;
+            let data = zoo::recipe(&model)?.data.load()?;
+            let n = images.min(data.test_x.dim(0)?);
+            let x = data.test_x.narrow(0, 0, n)?.to_device(&net.device())?;
+            let target = nnviz_core::Target::predicted().with_score(Score::ReluLogit);
+            let table = evaluate(
+                &net,
+                &x,
+                &target,
+                &standard_methods(),
+                &Evaluation::default(),
+            )?;
+            print!("{}", table.to_markdown());
+            table.save(&out)?;
+            println!(
+                "wrote {} and {}",
+                out.join("evaluation.md").display(),
+                out.join("evaluation.csv").display()
+            );
         }
         Command::Data {
             command: DataCommand::Check,

@@ -1,0 +1,101 @@
+//! How good is an explanation? Metrics for attribution maps, and one evaluation table.
+//!
+//! An explanation `R(x)` of a score `s(x)` (see [`crate::Target`]) should be
+//!
+//! * **continuous** ([`continuity`]): similar inputs get similar explanations. Montavon, Samek &
+//!   Müller (2018, "Methods for interpreting and understanding deep neural networks", §7.1)
+//!   measure it by `max_{x≠x'} ‖R(x) − R(x')‖₁ / ‖x − x'‖₂`, a local Lipschitz constant
+//!   (Alvarez-Melis & Jaakkola 2018); the original tutorial translates a digit across the image
+//!   and watches the relevance of each quadrant.
+//! * **selective** ([`selectivity`]): removing what the explanation calls most relevant should
+//!   make the score drop fast — pixel flipping (Bach et al. 2015) and region perturbation with the
+//!   area over the perturbation curve, AOPC (Samek et al. 2017).
+//! * **dependent on the model** ([`randomisation`]): the model-parameter randomisation test of
+//!   Adebayo et al. (2018, "Sanity checks for saliency maps") — an explanation that barely changes
+//!   when the weights are replaced by random ones does not explain the model.
+//! * **complete** ([`completeness`]), where the method promises it: `Σ_i R_i = s(x) − s(x̄)`.
+//!
+//! [`evaluate`] runs them all over a list of [`Method`]s and returns one [`EvalTable`] (Markdown
+//! and CSV). Every perturbed input is evaluated in batches, many per forward pass.
+//!
+//! Notebooks: `5.1 Explanation Continuity`, `5.2 Explanation Selectivity`.
+
+pub mod completeness;
+pub mod continuity;
+pub mod evaluate;
+pub mod randomisation;
+pub mod selectivity;
+
+pub use completeness::{completeness_error, Completeness, CompletenessError};
+pub use continuity::{translate, translate_batch, Continuity, ContinuityScore, TranslationSweep};
+pub use evaluate::{evaluate, standard_methods, EvalRow, EvalTable, Evaluation, Method};
+pub use randomisation::{
+    pearson, randomise_layers, spearman, ModelRandomisation, RandomisationMode, RandomisationStep,
+};
+pub use selectivity::{aopc, FlippingCurve, Order, PixelFlipping};
+
+use candle_core::{DType, Device, Tensor};
+
+use crate::attribution::{Class, Target};
+use crate::{Network, Result};
+
+/// A tensor's values as `f32` on the CPU, flattened (for reading scalars and small maps).
+pub(crate) fn host(t: &Tensor) -> Result<Vec<f32>> {
+    Ok(t.to_dtype(DType::F32)?
+        .to_device(&Device::Cpu)?
+        .flatten_all()?
+        .to_vec1::<f32>()?)
+}
+
+/// The class of every example of `x` that `target` explains (resolved on the clean input), so
+/// that perturbed copies keep explaining the same class.
+pub(crate) fn classes(target: &Target, net: &Network, x: &Tensor) -> Result<Vec<usize>> {
+    match target.fixed_at(net, x)?.class {
+        Class::PerExample(v) => Ok(v),
+        // `fixed_at` always returns per-example classes; kept total without a panic.
+        Class::Fixed(c) => Ok(vec![c; x.dim(0)?]),
+        Class::Predicted => Ok(target.resolve(&net.forward(x)?)?),
+    }
+}
+
+/// The target scores `s_n` of a batch whose example `n` explains `classes[n]`, evaluated
+/// `batch_size` inputs per forward pass.
+pub(crate) fn scores(
+    net: &Network,
+    x: &Tensor,
+    classes: &[usize],
+    score: crate::attribution::Score,
+    batch_size: usize,
+) -> Result<Vec<f32>> {
+    let n = x.dim(0)?;
+    let mut out = Vec::with_capacity(n);
+    let step = batch_size.max(1);
+    let mut start = 0;
+    while start < n {
+        let len = step.min(n - start);
+        let t = Target {
+            class: Class::PerExample(classes[start..start + len].to_vec()),
+            score,
+        };
+        let s = t.score(&net.forward(&x.narrow(0, start, len)?)?)?;
+        out.extend(host(&s)?);
+        start += len;
+    }
+    Ok(out)
+}
+
+/// The mean of the finite values, `NaN` if there are none.
+pub(crate) fn finite_mean(v: &[f32]) -> f32 {
+    let (sum, count) = v
+        .iter()
+        .filter(|x| x.is_finite())
+        .fold((0f64, 0usize), |(s, c), &x| (s + x as f64, c + 1));
+    if count == 0 {
+        f32::NAN
+    } else {
+        (sum / count as f64) as f32
+    }
+}
+
+#[cfg(test)]
+mod tests;

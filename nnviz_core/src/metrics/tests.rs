@@ -1,0 +1,529 @@
+//! Metrics: hand-computed tiny cases and the invariants of issue #9 (Quantus's conventions).
+
+use std::collections::HashMap;
+
+use candle_core::{Device, Tensor};
+
+use super::*;
+use crate::attribution::Score;
+use crate::methods::{Baseline, InputXGradient, IntegratedGradients, Quadrature, Saliency};
+use crate::model::{LayerSpec, NetworkSpec, Padding};
+use crate::{Attribution, Network, Rng, Target};
+
+fn t(v: &[f32], shape: &[usize]) -> Tensor {
+    Tensor::from_vec(v.to_vec(), shape, &Device::Cpu).unwrap()
+}
+
+fn flat(x: &Tensor) -> Vec<f32> {
+    host(x).unwrap()
+}
+
+fn random_images(rng: &mut Rng, n: usize, h: usize, w: usize) -> Tensor {
+    t(
+        &(0..n * h * w).map(|_| rng.uniform()).collect::<Vec<_>>(),
+        &[n, 1, h, w],
+    )
+}
+
+/// `s(x) = Σ_i w_i x_i` over a `[1, h, w]` image, one output, no bias.
+fn linear_net(h: usize, w: usize, weights: &[f32]) -> Network {
+    let spec = NetworkSpec::new("linear", [1, h, w])
+        .push("flatten", LayerSpec::Flatten)
+        .push(
+            "fc",
+            LayerSpec::Linear {
+                in_features: h * w,
+                out_features: 1,
+                bias: false,
+            },
+        );
+    let params = HashMap::from([("fc.weight".to_string(), t(weights, &[1, h * w]))]);
+    Network::from_parts(&spec, params).unwrap()
+}
+
+/// A small bias-free ReLU CNN on `[1, 8, 8]` with 3 classes, seeded.
+fn small_cnn(seed: u64) -> Network {
+    let spec = NetworkSpec::new("small", [1, 8, 8])
+        .push(
+            "conv1",
+            LayerSpec::Conv2d {
+                in_channels: 1,
+                out_channels: 4,
+                kernel: [3, 3],
+                stride: 1,
+                padding: Padding::Same,
+                bias: false,
+            },
+        )
+        .push("relu1", LayerSpec::Relu)
+        .push("flatten", LayerSpec::Flatten)
+        .push(
+            "fc1",
+            LayerSpec::Linear {
+                in_features: 256,
+                out_features: 16,
+                bias: false,
+            },
+        )
+        .push("relu2", LayerSpec::Relu)
+        .push(
+            "fc2",
+            LayerSpec::Linear {
+                in_features: 16,
+                out_features: 3,
+                bias: false,
+            },
+        );
+    Network::init(&spec, seed, &Device::Cpu).unwrap()
+}
+
+/// An explanation that ignores the model: every value 1.
+struct Constant;
+
+impl Attribution for Constant {
+    fn attribute(&self, _net: &Network, x: &Tensor, _target: &Target) -> crate::Result<Tensor> {
+        Ok(x.ones_like()?)
+    }
+}
+
+// ---------------------------------------------------------------- translation
+
+#[test]
+fn translation_by_zero_leaves_the_input_unchanged() {
+    let x = random_images(&mut Rng::new(1), 3, 7, 9);
+    assert_eq!(flat(&translate(&x, 0.0, 0.0).unwrap()), flat(&x));
+    assert_eq!(flat(&translate_batch(&x, &[0.0]).unwrap()), flat(&x));
+}
+
+#[test]
+fn integer_translation_shifts_exactly_by_k_with_a_zero_border() {
+    let (h, w) = (6, 7);
+    let x = random_images(&mut Rng::new(2), 2, h, w);
+    let v = flat(&x);
+    for dx in -8i64..=8 {
+        for dy in [-2i64, 0, 3] {
+            let y = flat(&translate(&x, dx as f32, dy as f32).unwrap());
+            for n in 0..2 {
+                for i in 0..h as i64 {
+                    for j in 0..w as i64 {
+                        let (si, sj) = (i - dy, j - dx);
+                        let want = if (0..h as i64).contains(&si) && (0..w as i64).contains(&sj) {
+                            v[n * h * w + (si as usize) * w + sj as usize]
+                        } else {
+                            0.0
+                        };
+                        let got = y[n * h * w + (i as usize) * w + j as usize];
+                        assert_eq!(got, want, "dx {dx} dy {dy} at ({i}, {j})");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn fractional_translation_is_bilinear() {
+    // one row [1, 2, 4, 8]; shifted right by 0.25: y_j = 0.75 x_j + 0.25 x_{j−1}, x_{−1} = 0
+    let x = t(&[1., 2., 4., 8.], &[1, 1, 1, 4]);
+    let y = flat(&translate(&x, 0.25, 0.0).unwrap());
+    let want = [0.75, 1.75, 3.5, 7.0];
+    for (a, b) in y.iter().zip(want) {
+        assert!((a - b).abs() < 1e-6, "{y:?} vs {want:?}");
+    }
+    // left by 1.5: y_j = 0.5 x_{j+1} + 0.5 x_{j+2}
+    let y = flat(&translate(&x, -1.5, 0.0).unwrap());
+    let want = [3.0, 6.0, 4.0, 0.0];
+    for (a, b) in y.iter().zip(want) {
+        assert!((a - b).abs() < 1e-6, "{y:?} vs {want:?}");
+    }
+    assert!(translate(&x, f32::NAN, 0.0).is_err());
+}
+
+// ---------------------------------------------------------------- continuity
+
+#[test]
+fn sweep_reports_quadrants_and_scores_of_every_shift() {
+    let net = small_cnn(3);
+    let x = random_images(&mut Rng::new(4), 1, 8, 8);
+    let c = Continuity::around(2);
+    let sweep = c.sweep(&Constant, &net, &x, &Target::class(1)).unwrap();
+    assert_eq!(sweep.shifts, vec![-2., -1., 0., 1., 2.]);
+    assert_eq!(sweep.inputs.dims(), &[5, 1, 8, 8]);
+    // a map of ones: 4 × 4 = 16 per quadrant
+    assert!(sweep.quadrants.iter().all(|q| q == &[16.0; 4]));
+    assert_eq!(flat(&sweep.inputs.narrow(0, 2, 1).unwrap()), flat(&x));
+    let s0 = flat(&Target::class(1).score(&net.forward(&x).unwrap()).unwrap())[0];
+    assert!((sweep.scores[2] - s0).abs() < 1e-5);
+    // simple Taylor: quadrants add up to the score (bias-free ReLU net)
+    let sweep = c
+        .sweep(&InputXGradient, &net, &x, &Target::class(1))
+        .unwrap();
+    for (tot, s) in sweep.totals().iter().zip(&sweep.scores) {
+        assert!((tot - s).abs() < 1e-4 * (1.0 + s.abs()), "{tot} vs {s}");
+    }
+    assert!(c
+        .sweep(
+            &Constant,
+            &net,
+            &x.repeat((2, 1, 1, 1)).unwrap(),
+            &Target::class(1)
+        )
+        .is_err());
+}
+
+#[test]
+fn continuity_of_a_constant_explanation_is_zero_and_an_all_zero_input_is_nan() {
+    let net = small_cnn(5);
+    let x = random_images(&mut Rng::new(6), 3, 8, 8);
+    let c = Continuity::around(3);
+    let s = c.score(&Constant, &net, &x, &Target::class(0)).unwrap();
+    assert_eq!(s.per_image, vec![0.0; 3]);
+    assert_eq!(s.mean, 0.0);
+    // a real method is not constant along the path
+    let s = c
+        .score(&Saliency::default(), &net, &x, &Target::class(0))
+        .unwrap();
+    assert!(s.mean > 0.0 && s.mean.is_finite());
+    // all-zero images: every translated copy is identical, no pair, NaN (documented)
+    let zero = x.zeros_like().unwrap();
+    let s = c
+        .score(&Saliency::default(), &net, &zero, &Target::class(0))
+        .unwrap();
+    assert!(s.per_image.iter().all(|v| v.is_nan()) && s.mean.is_nan());
+}
+
+#[test]
+fn continuity_is_the_hand_computed_lipschitz_ratio() {
+    // One row of 3 pixels x = (0, 1, 0) shifted by −1, 0: inputs (1, 0, 0) and (0, 1, 0),
+    // ‖Δx‖₂ = √2. The constant-ones map is unnormalised here: ΔR = 0. With R = x itself
+    // (an "explanation" equal to the input), normalised R̂ = x, ‖ΔR̂‖₁ = 2: C = 2/√2 = √2.
+    struct Identity;
+    impl Attribution for Identity {
+        fn attribute(&self, _: &Network, x: &Tensor, _: &Target) -> crate::Result<Tensor> {
+            Ok(x.clone())
+        }
+    }
+    let net = linear_net(1, 3, &[1., 1., 1.]);
+    let x = t(&[0., 1., 0.], &[1, 1, 1, 3]);
+    let c = Continuity {
+        shifts: vec![-1.0, 0.0],
+        normalise: true,
+        batch_size: 10,
+    };
+    let s = c.score(&Identity, &net, &x, &Target::class(0)).unwrap();
+    assert!((s.mean - 2f32.sqrt()).abs() < 1e-6, "{}", s.mean);
+}
+
+// ---------------------------------------------------------------- selectivity
+
+#[test]
+fn aopc_by_hand_on_a_linear_model() {
+    // s(x) = x₁ + 2x₂ + 3x₃ + 4x₄ on a 2×2 image of ones, 1×1 patches. Gradient × input is
+    // (1, 2, 3, 4): patches go 4, 3, 2, 1 and the curve is 10, 6, 3, 1, 0.
+    assert_eq!(aopc(&[10., 6., 3., 1., 0.]), 6.0); // (0 + 4 + 7 + 9 + 10) / 5
+    let net = linear_net(2, 2, &[1., 2., 3., 4.]);
+    let x = t(&[1., 1., 1., 1.], &[1, 1, 2, 2]);
+    let pf = PixelFlipping {
+        patch: 1,
+        steps: 4,
+        ..Default::default()
+    };
+    let c = pf
+        .run(&InputXGradient, &net, &x, &Target::class(0))
+        .unwrap();
+    assert_eq!(c.removed, vec![vec![3, 2, 1, 0]]);
+    assert_eq!(c.scores, vec![vec![10., 6., 3., 1., 0.]]);
+    assert_eq!(c.aopc, 6.0);
+    // fill 0.5: 10, 8, 6.5, 5.5, 5 → AOPC (0 + 2 + 3.5 + 4.5 + 5) / 5 = 3
+    let half = PixelFlipping {
+        fill: 0.5,
+        ..pf.clone()
+    };
+    let c = half
+        .run(&InputXGradient, &net, &x, &Target::class(0))
+        .unwrap();
+    assert_eq!(c.mean, vec![10., 8., 6.5, 5.5, 5.]);
+    assert_eq!(c.aopc, 3.0);
+    // the original's loop (re-explaining after each removal) gives the same here
+    let re = PixelFlipping {
+        recompute: true,
+        ..pf
+    };
+    let c = re
+        .run(&InputXGradient, &net, &x, &Target::class(0))
+        .unwrap();
+    assert_eq!(c.scores, vec![vec![10., 6., 3., 1., 0.]]);
+    assert!(aopc(&[]) == 0.0);
+}
+
+#[test]
+fn flipping_curve_starts_at_the_score_and_removes_whole_patches() {
+    let net = small_cnn(7);
+    let x = random_images(&mut Rng::new(8), 5, 8, 8);
+    let target = Target::class(2).with_score(Score::ReluLogit);
+    let s0 = flat(&target.score(&net.forward(&x).unwrap()).unwrap());
+    let pf = PixelFlipping {
+        patch: 3, // 8 = 3 + 3 + 2: partial patches at the edges, a 3×3 grid
+        steps: 9,
+        ..Default::default()
+    };
+    for curve in [
+        pf.run(&Saliency::absolute(), &net, &x, &target).unwrap(),
+        pf.run_random(&net, &x, &target, 1).unwrap(),
+        PixelFlipping {
+            recompute: true,
+            ..pf.clone()
+        }
+        .run(&InputXGradient, &net, &x, &target)
+        .unwrap(),
+    ] {
+        for (c, s) in curve.scores.iter().zip(&s0) {
+            assert_eq!(c.len(), 10);
+            assert!(
+                (c[0] - s).abs() < 1e-5,
+                "curve starts at {} not f(x) = {s}",
+                c[0]
+            );
+            // every patch removed: the image is all fill, s = s(0) = 0 for a bias-free net
+            assert!(c[9].abs() < 1e-6);
+        }
+        let mut all = curve.removed[0].clone();
+        all.sort();
+        assert_eq!(all, (0..9).collect::<Vec<_>>());
+    }
+    // remove() clears exactly the patch: patch 8 is rows 6..8 × cols 6..8
+    let y = flat(&pf.remove(&x.narrow(0, 0, 1).unwrap(), &[vec![8]]).unwrap());
+    let v = flat(&x.narrow(0, 0, 1).unwrap());
+    for i in 0..64 {
+        let inside = i / 8 >= 6 && i % 8 >= 6;
+        assert_eq!(y[i], if inside { 0.0 } else { v[i] });
+    }
+    assert!(PixelFlipping {
+        steps: 10,
+        ..pf.clone()
+    }
+    .run_random(&net, &x, &target, 0)
+    .is_err());
+}
+
+#[test]
+fn random_order_aopc_is_near_zero_for_a_zero_mean_linear_model() {
+    // s(x) = Σ w_i x_i with w_i ~ U(−1, 1): removing random patches changes s by a zero-mean
+    // amount, so the random order's AOPC is 0 in expectation. Tolerance: 3 standard errors of
+    // the per-image AOPCs (and far below the most-relevant-first AOPC).
+    let (h, w, n) = (8, 8, 400);
+    let mut rng = Rng::new(9);
+    let weights: Vec<f32> = (0..h * w).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
+    let net = linear_net(h, w, &weights);
+    let x = random_images(&mut rng, n, h, w);
+    let pf = PixelFlipping {
+        patch: 2,
+        steps: 16,
+        ..Default::default()
+    };
+    let random = pf.run_random(&net, &x, &Target::class(0), 3).unwrap();
+    let a = &random.aopc_per_image;
+    let mean = a.iter().sum::<f32>() / n as f32;
+    let var = a.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / (n - 1) as f32;
+    let se = (var / n as f32).sqrt();
+    assert!((random.aopc - mean).abs() < 1e-5);
+    assert!(
+        random.aopc.abs() < 3.0 * se,
+        "random AOPC {} vs 3 SE {}",
+        random.aopc,
+        3.0 * se
+    );
+    let morf = pf
+        .run(&InputXGradient, &net, &x, &Target::class(0))
+        .unwrap();
+    assert!(
+        morf.aopc > 5.0 * 3.0 * se,
+        "MoRF {} vs random {} (3 SE {})",
+        morf.aopc,
+        random.aopc,
+        3.0 * se
+    );
+}
+
+#[test]
+fn constant_explanation_and_zero_input_give_documented_flipping_results() {
+    let net = small_cnn(10);
+    let x = random_images(&mut Rng::new(11), 2, 8, 8);
+    let pf = PixelFlipping::default(); // 4×4 patches: a 2×2 grid
+    let pf = PixelFlipping { steps: 4, ..pf };
+    // ties: row-major order
+    let c = pf.run(&Constant, &net, &x, &Target::class(0)).unwrap();
+    assert_eq!(c.removed, vec![vec![0, 1, 2, 3]; 2]);
+    // an all-zero input with fill 0 is unchanged by every removal: a flat curve, AOPC 0
+    let zero = x.zeros_like().unwrap();
+    let c = pf
+        .run(&Saliency::default(), &net, &zero, &Target::class(0))
+        .unwrap();
+    assert!(c.scores.iter().all(|s| s.iter().all(|v| *v == s[0])));
+    assert_eq!(c.aopc, 0.0);
+}
+
+// ---------------------------------------------------------------- randomisation
+
+#[test]
+fn rank_correlations_by_hand() {
+    assert!((spearman(&[1., 2., 3.], &[10., 20., 30.]) - 1.0).abs() < 1e-6);
+    assert!((spearman(&[1., 2., 3.], &[3., 2., 1.]) + 1.0).abs() < 1e-6);
+    // ties share the mean rank: ranks (1.5, 1.5, 3) vs (1, 2, 3): r = 1.5/√(1.5·2) = √3/2
+    assert!((spearman(&[5., 5., 9.], &[1., 2., 3.]) - 3f32.sqrt() / 2.0).abs() < 1e-6);
+    assert!((pearson(&[1., 2., 3.], &[2., 4., 7.]) - 0.993_399_3).abs() < 1e-6);
+    assert!(spearman(&[1., 1., 1.], &[1., 2., 3.]).is_nan());
+    assert!(pearson(&[], &[]).is_nan());
+}
+
+#[test]
+fn cascading_and_independent_randomisation_touch_the_right_layers() {
+    let net = small_cnn(12);
+    let x = random_images(&mut Rng::new(13), 4, 8, 8);
+    let target = Target::class(0);
+    let r = ModelRandomisation::default();
+    let (trained, steps) = r.run(&Saliency::default(), &net, &x, &target).unwrap();
+    assert_eq!(trained.dims(), x.dims());
+    let names: Vec<&str> = steps.iter().map(|s| s.layer.as_str()).collect();
+    assert_eq!(names, ["fc2", "fc1", "conv1"]);
+    assert!(steps
+        .iter()
+        .all(|s| s.spearman.len() == 4 && s.mean_spearman() < 0.99));
+    // randomise_layers changes exactly the chosen layers
+    let rand = randomise_layers(&net, &[3], 99).unwrap();
+    let p0 = net.parameters();
+    let p1 = rand.parameters();
+    for ((name, a), (_, b)) in p0.iter().zip(&p1) {
+        let same = flat(a) == flat(b);
+        assert_eq!(same, name != "fc1.weight", "{name}");
+    }
+    let ind = ModelRandomisation {
+        mode: RandomisationMode::Independent,
+        seed: 1,
+    };
+    assert_eq!(
+        ind.run(&Saliency::default(), &net, &x, &target)
+            .unwrap()
+            .1
+            .len(),
+        3
+    );
+    // the same network explained twice is perfectly similar; a constant map has no correlation
+    let (sp, pe) = randomisation::similarities(&trained, &trained).unwrap();
+    assert!(sp.iter().chain(&pe).all(|v| (v - 1.0).abs() < 1e-5));
+    let (sp, _) = r
+        .fully_randomised(&Constant, &net, &x, &target, None)
+        .unwrap();
+    assert!(sp.iter().all(|v| v.is_nan()));
+    assert!(randomise_layers(&net, &[9], 0).is_err());
+}
+
+// ---------------------------------------------------------------- completeness and table
+
+#[test]
+fn completeness_error_is_small_where_promised() {
+    let net = small_cnn(14);
+    let x = random_images(&mut Rng::new(15), 3, 8, 8);
+    let target = Target::class(1);
+    let maps = InputXGradient.attribute(&net, &x, &target).unwrap();
+    let e = completeness_error(&Completeness::Output, &net, &x, &maps, &target)
+        .unwrap()
+        .unwrap();
+    assert!(e.relative < 1e-4, "{e:?}");
+    let ig = IntegratedGradients {
+        steps: 256,
+        quadrature: Quadrature::RiemannMiddle,
+        ..Default::default()
+    };
+    let maps = ig.attribute(&net, &x, &target).unwrap();
+    let e = completeness_error(
+        &Completeness::Baseline(Baseline::Zero),
+        &net,
+        &x,
+        &maps,
+        &target,
+    )
+    .unwrap()
+    .unwrap();
+    assert!(e.relative < 1e-2, "{e:?}");
+    // saliency promises nothing; a map of ones sums to 64, far from s(x)
+    assert!(
+        completeness_error(&Completeness::None, &net, &x, &maps, &target)
+            .unwrap()
+            .is_none()
+    );
+    let ones = x.ones_like().unwrap();
+    let e = completeness_error(&Completeness::Output, &net, &x, &ones, &target)
+        .unwrap()
+        .unwrap();
+    assert!(e.relative > 1.0);
+}
+
+#[test]
+fn evaluate_makes_one_row_per_method_in_markdown_and_csv() {
+    let net = small_cnn(16);
+    let x = random_images(&mut Rng::new(17), 6, 8, 8);
+    let methods = vec![
+        Method::new("sensitivity", Saliency::sensitivity()),
+        Method::new("simple Taylor, x ⊙ g", InputXGradient).complete(Completeness::Output),
+        Method::new("constant", Constant),
+    ];
+    let cfg = Evaluation {
+        flipping: PixelFlipping {
+            patch: 2,
+            steps: 8,
+            ..Default::default()
+        },
+        continuity: Continuity::around(2),
+        continuity_images: 3,
+        randomisation_images: 4,
+        ..Default::default()
+    };
+    let target = Target::predicted().with_score(Score::ReluLogit);
+    let table = evaluate(&net, &x, &target, &methods, &cfg).unwrap();
+    assert_eq!(table.rows.len(), 3);
+    assert_eq!(table.images, 6);
+    let taylor = &table.rows[1];
+    assert!(taylor.completeness.is_some_and(|c| c < 1e-4));
+    assert!(table.rows[0].completeness.is_none());
+    assert_eq!(table.rows[2].continuity, 0.0);
+    assert!(table.rows[2].randomisation_spearman.is_nan());
+    assert!(table.rows.iter().all(|r| r.curve.len() == 9));
+    assert!(
+        (table.rows[0].aopc_over_random - (table.rows[0].aopc - table.random_aopc)).abs() < 1e-6
+    );
+    let md = table.to_markdown();
+    assert_eq!(md.lines().filter(|l| l.starts_with('|')).count(), 2 + 3 + 1);
+    assert!(md.contains("| constant |") && md.contains("n/a"));
+    let csv = table.to_csv();
+    assert_eq!(csv.lines().count(), 1 + 3 + 1);
+    assert!(csv.contains("\"simple Taylor, x ⊙ g\""));
+    assert!(csv.lines().all(|l| l.split(',').count() >= 9));
+    let dir = tempfile::tempdir().unwrap();
+    table.save(dir.path()).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("evaluation.csv")).unwrap(),
+        csv
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("evaluation.md")).unwrap(),
+        md
+    );
+    // all-zero images do not panic
+    let zero = x.zeros_like().unwrap();
+    let table = evaluate(&net, &zero, &Target::class(0), &methods, &cfg).unwrap();
+    assert!(table
+        .rows
+        .iter()
+        .all(|r| r.aopc == 0.0 && r.continuity.is_nan()));
+    assert!(evaluate(&net, &x, &target, &[], &cfg).is_err());
+}
+
+#[test]
+fn standard_methods_have_unique_names() {
+    let m = standard_methods();
+    let mut names: Vec<&str> = m.iter().map(|m| m.name.as_str()).collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), m.len());
+}
