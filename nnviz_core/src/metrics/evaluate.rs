@@ -46,7 +46,9 @@ use super::selectivity::PixelFlipping;
 use super::{classes, finite_mean, host};
 use crate::attribution::{check_input, Attribution, Class, Score, Target};
 use crate::data::atomic_write;
-use crate::methods::{Baseline, InputXGradient, IntegratedGradients, Saliency, SmoothGrad};
+use crate::methods::{
+    Baseline, GradCam, GradCamPlusPlus, InputXGradient, IntegratedGradients, Saliency, SmoothGrad,
+};
 use crate::{bail, Network, Result};
 
 /// A named attribution method and what it promises about completeness.
@@ -93,6 +95,9 @@ pub fn standard_methods() -> Vec<Method> {
         Method::new("integrated gradients", IntegratedGradients::default())
             .complete(Completeness::Baseline(Baseline::Zero)),
         Method::new("SmoothGrad", SmoothGrad::new(Saliency::default())),
+        // on the last layer with a feature-map output
+        Method::new("Grad-CAM", GradCam::default()),
+        Method::new("Grad-CAM++", GradCamPlusPlus::default()),
     ]
 }
 
