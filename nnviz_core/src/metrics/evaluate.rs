@@ -49,6 +49,7 @@ use crate::data::atomic_write;
 use crate::methods::{
     Baseline, GradCam, GradCamPlusPlus, InputXGradient, IntegratedGradients, Saliency, SmoothGrad,
 };
+use crate::relevance::{Deconvnet, DeepLift, DeepTaylor, GuidedBackprop, Lrp};
 use crate::{bail, Network, Result};
 
 /// A named attribution method and what it promises about completeness.
@@ -95,6 +96,13 @@ pub fn standard_methods() -> Vec<Method> {
         Method::new("integrated gradients", IntegratedGradients::default())
             .complete(Completeness::Baseline(Baseline::Zero)),
         Method::new("SmoothGrad", SmoothGrad::new(Saliency::default())),
+        // relevance is conserved from s(x) down to the pixels (exactly without biases)
+        Method::new("LRP ε/z⁺", Lrp::default()).complete(Completeness::Output),
+        Method::new("deep Taylor (z⁺, z^B)", DeepTaylor::default()).complete(Completeness::Output),
+        Method::new("DeepLIFT rescale", DeepLift::default())
+            .complete(Completeness::Baseline(Baseline::Zero)),
+        Method::new("guided backprop", GuidedBackprop),
+        Method::new("deconvnet", Deconvnet),
         // on the last layer with a feature-map output
         Method::new("Grad-CAM", GradCam::default()),
         Method::new("Grad-CAM++", GradCamPlusPlus::default()),
