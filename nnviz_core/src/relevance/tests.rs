@@ -684,8 +684,15 @@ fn input(spec: &NetworkSpec, n: usize, lo: f32, hi: f32, seed: u64) -> Tensor {
 
 #[test]
 fn lrp_zero_equals_gradient_times_input_without_bias() {
-    for spec in [cnn_spec(false, true), gap_spec(false)] {
-        let net = random_net(&spec, 5, 0.0);
+    // R_k = z_k ∂f/∂z_k holds at every pre-activation by induction from the top, biases or not,
+    // so the equality also holds with biases (they only break conservation)
+    for (spec, bias) in [
+        (cnn_spec(false, true), 0.0),
+        (gap_spec(false), 0.0),
+        (cnn_spec(true, true), 0.3),
+        (gap_spec(true), 0.3),
+    ] {
+        let net = random_net(&spec, 5, bias);
         let x = input(&spec, 4, -1.0, 1.0, 6);
         for target in [Target::class(1), Target::predicted()] {
             let lrp = Lrp::new(Composite::uniform(Rule::Zero))
