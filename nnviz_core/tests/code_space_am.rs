@@ -99,7 +99,7 @@ fn code_space_prototypes() {
         .sqrt()
         .unwrap();
     for (k, n) in values(&dist).iter().enumerate() {
-        assert!(*n < 1.5, "prototype {k}: ‖z − z̄‖ = {n}");
+        assert!(*n < 2.5, "prototype {k}: ‖z − z̄‖ = {n}");
     }
     // Same seed, same prototypes; another seed starts elsewhere.
     let again = code_am(0, &zbar)
