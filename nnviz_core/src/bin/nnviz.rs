@@ -249,8 +249,10 @@ fn cuda() -> Result<Device> {
         nnviz_core::bail!("no CUDA device: this nnviz was built without the `cuda` feature");
     }
     Device::new_cuda(0).map_err(|e| {
+        let e = e.to_string(); // candle appends a backtrace: keep the first line
+        let first = e.lines().next().unwrap_or_default();
         nnviz_core::Error::invalid(format!(
-            "no CUDA device: {e} (is an NVIDIA driver installed?)"
+            "no CUDA device: {first} (is an NVIDIA driver installed?)"
         ))
     })
 }
