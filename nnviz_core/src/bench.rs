@@ -32,11 +32,33 @@ pub struct Case {
     pub name: &'static str,
     /// The method.
     pub method: Box<dyn Attribution>,
+    /// The largest relative L2 difference accepted between two implementations of the same
+    /// arithmetic (GPU and CPU, or the CPU kernels and candle's ops): [`AGREEMENT`], or
+    /// [`AGREEMENT_SAMPLED`] for methods that evaluate the network at many perturbed inputs.
+    pub tolerance: f32,
 }
+
+/// Agreement expected of a method evaluated once per input: rounding only.
+pub const AGREEMENT: f32 = 1e-4;
+
+/// Agreement expected of integrated gradients and SmoothGrad. Over thousands of interpolated or
+/// noisy inputs a few max-pooling windows hold two values within rounding of each other; a
+/// different summation order then picks the other winner and routes that window's gradient
+/// elsewhere. Measured: 2e-4 (integrated gradients) and 1e-3 (SmoothGrad) between the CPU
+/// kernels and candle's ops on 20 MNIST digits.
+pub const AGREEMENT_SAMPLED: f32 = 5e-3;
 
 /// Every attribution method of the crate, at the settings the anchor timings used.
 pub fn suite() -> Vec<Case> {
-    let case = |name, method: Box<dyn Attribution>| Case { name, method };
+    let case = |name, method: Box<dyn Attribution>| Case {
+        name,
+        method,
+        tolerance: if name.contains("(50 ") {
+            AGREEMENT_SAMPLED
+        } else {
+            AGREEMENT
+        },
+    };
     vec![
         case("gradient", Box::<Saliency>::default()),
         case("input × gradient", Box::new(InputXGradient)),
@@ -162,6 +184,8 @@ pub struct Row {
     pub name: String,
     pub timing: Timing,
     pub result: Option<Tensor>,
+    /// The method's [`Case::tolerance`].
+    pub tolerance: Option<f32>,
 }
 
 /// Times the forward pass, every method of [`suite`] and `train_batches` training steps on
@@ -181,6 +205,7 @@ pub fn run(
         name: "forward only".into(),
         timing,
         result: None,
+        tolerance: None,
     });
     for case in suite() {
         // Long methods get fewer repeats: their run-to-run spread is small against their time.
@@ -194,6 +219,7 @@ pub fn run(
             name: case.name.into(),
             timing,
             result: Some(a.to_device(&Device::Cpu)?),
+            tolerance: Some(case.tolerance),
         });
     }
     if train_batches > 0 {
@@ -202,6 +228,7 @@ pub fn run(
             name: format!("training, {train_batches} Adam steps of 100"),
             timing,
             result: None,
+            tolerance: None,
         });
     }
     Ok(rows)
@@ -279,7 +306,7 @@ pub fn table(device: &str, rows: &[Row]) -> String {
 /// Renders two devices' rows side by side with the time ratio and the agreement of the results.
 pub fn comparison_table(a_name: &str, a: &[Row], b_name: &str, b: &[Row]) -> Result<String> {
     let mut s = format!(
-        "| method | {a_name} ms | {b_name} ms | {a_name} / {b_name} | max abs diff | rel L2 diff |\n|---|---:|---:|---:|---:|---:|\n"
+        "| method | {a_name} ms | {b_name} ms | {a_name} / {b_name} | max abs diff | rel L2 diff | tolerance |\n|---|---:|---:|---:|---:|---:|---:|\n"
     );
     for (ra, rb) in a.iter().zip(b) {
         let (max, rel) = match (&ra.result, &rb.result) {
@@ -289,8 +316,9 @@ pub fn comparison_table(a_name: &str, a: &[Row], b_name: &str, b: &[Row]) -> Res
             }
             _ => ("".into(), "".into()),
         };
+        let tol = ra.tolerance.map(|t| format!("{t:.0e}")).unwrap_or_default();
         s += &format!(
-            "| {} | {:.1} | {:.1} | {:.2} | {max} | {rel} |\n",
+            "| {} | {:.1} | {:.1} | {:.2} | {max} | {rel} | {tol} |\n",
             ra.name,
             ra.timing.median_ms,
             rb.timing.median_ms,
@@ -300,18 +328,22 @@ pub fn comparison_table(a_name: &str, a: &[Row], b_name: &str, b: &[Row]) -> Res
     Ok(s)
 }
 
-/// The largest relative L2 difference between two runs' method results, with the method's name.
-pub fn worst_difference(a: &[Row], b: &[Row]) -> Result<(String, f32)> {
-    let mut worst = (String::new(), 0f32);
+/// The methods whose results differ between two runs by more than their tolerance, as
+/// `name: difference > tolerance` lines (empty: all agree).
+pub fn disagreements(a: &[Row], b: &[Row]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
     for (ra, rb) in a.iter().zip(b) {
-        if let (Some(x), Some(y)) = (&ra.result, &rb.result) {
+        if let (Some(x), Some(y), Some(tol)) = (&ra.result, &rb.result, ra.tolerance) {
             let (_, rel) = difference(x, y)?;
-            if rel > worst.1 || worst.0.is_empty() {
-                worst = (ra.name.clone(), rel);
+            if rel.is_nan() || rel > tol {
+                out.push(format!(
+                    "{}: relative L2 difference {rel:.2e} > {tol:.0e}",
+                    ra.name
+                ));
             }
         }
     }
-    Ok(worst)
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -439,6 +439,64 @@ fn max_pool_gradient_goes_to_the_winner_on_every_path() {
         "one unit of gradient per window"
     );
     assert!(g32.iter().all(|&v| v == 0.0 || v == 1.0));
+
+    // Ties (a constant background gives whole windows of equal values; here values rounded to
+    // {−1, 0, 1, 2}): the first maximal cell of each window (row-major) gets the whole gradient
+    // on both paths — on a GPU only the candle path exists, and it must agree with the CPU.
+    let tied: Vec<f32> = xv
+        .iter()
+        .map(|v| v.round().clamp(-1.0, 2.0) + 0.0)
+        .collect(); // no −0
+    for padding in [Padding::Same, Padding::Valid] {
+        let layer = Layer::MaxPool2d {
+            kernel: 2,
+            stride: 2,
+            padding,
+        };
+        let grad = |dtype: DType| -> (Vec<f32>, Vec<f32>) {
+            let x = Var::from_tensor(&t(&tied, &[2, 3, 7, 7]).to_dtype(dtype).unwrap()).unwrap();
+            let y = layer.forward(x.as_tensor()).unwrap();
+            let g = y.sum_all().unwrap().backward().unwrap();
+            (
+                flat(&y.to_dtype(DType::F32).unwrap()),
+                flat(&g.get(x.as_tensor()).unwrap().to_dtype(DType::F32).unwrap()),
+            )
+        };
+        let ((y32, g32), (y64, g64)) = (grad(DType::F32), grad(DType::F64));
+        assert_eq!(y32, y64, "{padding:?}");
+        assert_eq!(
+            g32, g64,
+            "{padding:?}: tied windows must pick the same winner"
+        );
+        // Reference: the first maximal cell of each window, by direct loops.
+        let (oh, ow, pad) = match padding {
+            Padding::Same => (4, 4, true),
+            _ => (3, 3, false),
+        };
+        let mut expect = vec![0f32; tied.len()];
+        for nc in 0..6 {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let mut best: Option<(f32, usize)> = None;
+                    for dy in 0..2 {
+                        for dx in 0..2 {
+                            let (iy, ix) = (2 * oy + dy, 2 * ox + dx);
+                            if iy >= 7 || ix >= 7 {
+                                assert!(pad);
+                                continue;
+                            }
+                            let i = nc * 49 + iy * 7 + ix;
+                            if best.is_none_or(|(b, _)| tied[i] > b) {
+                                best = Some((tied[i], i));
+                            }
+                        }
+                    }
+                    expect[best.unwrap().1] += 1.0;
+                }
+            }
+        }
+        assert_eq!(g32, expect, "{padding:?}");
+    }
 }
 
 /// The device under test: the GPU when built with `cuda` and one is present (see tests/gpu.rs).

@@ -6,7 +6,7 @@
 //! cell after (bottom/right). SAME max-pooling ignores padded cells; SAME average pooling divides
 //! by the number of valid cells in each window.
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device, Tensor, D};
 use serde::{Deserialize, Serialize};
 
 use crate::{bail, Result, Rng};
@@ -527,19 +527,34 @@ pub fn max_pool2d(x: &Tensor, kernel: usize, stride: usize, padding: Padding) ->
         return Ok(y);
     }
     // candle 0.11.1's max-pool backward multiplies the gradient by the window mean of the
-    // winner mask (1/k² for a single winner) instead of dividing by the number of winners. Route
-    // it ourselves, device-generically: y = Σ_window x · m / count, with the winner mask m and
-    // count treated as constants, so ∂y/∂x = m / count (ties share the gradient).
-    let (_, _, hp, wp) = xp.dims4()?;
-    let m = xp
+    // winner mask (1/k² for a single winner) instead of routing it to the winner. Route it
+    // ourselves, device-generically: y = Σ_window x · m with m the one-hot mask of each window's
+    // *first* maximal cell (row-major, as the CPU kernel and PyTorch pick), held constant, so
+    // ∂y/∂x = m. Ties are common — a constant background gives whole windows of equal values —
+    // and giving each tied cell a share instead would make the GPU disagree with the CPU.
+    // Non-overlapping windows (kernel = stride) tile the padded input exactly.
+    let (n, c, oh, ow) = y.dims4()?;
+    let (k, hp, wp) = (kernel, oh * kernel, ow * kernel);
+    let xp = xp.narrow(2, 0, hp)?.narrow(3, 0, wp)?; // VALID may leave rows and columns unused
+    let windows = xp
         .detach()
-        .eq(&y.detach().upsample_nearest2d(hp, wp)?)?
+        .reshape((n, c, oh, k, ow, k))?
+        .permute((0, 1, 2, 4, 3, 5))?
+        .reshape((n, c, oh, ow, k * k))?;
+    let winners = windows
+        .broadcast_eq(&windows.max_keepdim(D::Minus1)?)?
         .to_dtype(x.dtype())?;
+    // Of a window's winners keep the first: the one where the running count of winners is 1.
+    let first = (&winners * winners.cumsum(D::Minus1)?.eq(1.0)?.to_dtype(x.dtype())?)?;
+    let mask = first
+        .reshape((n, c, oh, ow, k, k))?
+        .permute((0, 1, 2, 4, 3, 5))?
+        .reshape((n, c, hp, wp))?;
+    let xz = pad_const(x, top, bottom, left, right, 0.0)? // −∞ × 0 would be NaN
+        .narrow(2, 0, hp)?
+        .narrow(3, 0, wp)?;
     let k2 = (kernel * kernel) as f64;
-    let count = (m.avg_pool2d_with_stride(kernel, stride)? * k2)?;
-    let weights = m.div(&count.upsample_nearest2d(hp, wp)?)?;
-    let xz = pad_const(x, top, bottom, left, right, 0.0)?; // −∞ × 0 would be NaN
-    Ok(((xz * weights)?.avg_pool2d_with_stride(kernel, stride)? * k2)?)
+    Ok(((xz * mask)?.avg_pool2d_with_stride(kernel, stride)? * k2)?)
 }
 
 /// Average pooling over the valid (unpadded) cells of each window, as TensorFlow's SAME.
