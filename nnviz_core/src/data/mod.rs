@@ -10,10 +10,14 @@
 //!   [`mnist::check`] (behind `nnviz data check`).
 //! * [`dataset`]: [`Dataset`], the tensors of one data set plus helpers to pick examples.
 //! * [`cluttered`]: [`ClutteredConfig`], the cluttered-MNIST generator and its cache.
+//! * [`npy`], [`arrays`]: `.npy` and `.safetensors` array files (the command line's inputs and
+//!   outputs), read with errors naming the file and the problem, written atomically.
 
+pub mod arrays;
 pub mod cluttered;
 pub mod dataset;
 pub mod mnist;
+pub mod npy;
 
 pub use cluttered::ClutteredConfig;
 pub use dataset::Dataset;

@@ -64,7 +64,13 @@ pub(crate) fn metadata_of(bytes: &[u8], path: &Path) -> Result<HashMap<String, S
 pub fn load_file(path: impl AsRef<Path>, device: &Device) -> Result<ModelFile> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|e| Error::io("read model file", path, e))?;
-    let metadata = metadata_of(&bytes, path)?;
+    parse_model(&bytes, path, device)
+}
+
+/// Rebuilds a model file from its bytes (what [`load_file`] does after reading the file); `path`
+/// only names the file in errors.
+pub fn parse_model(bytes: &[u8], path: &Path, device: &Device) -> Result<ModelFile> {
+    let metadata = metadata_of(bytes, path)?;
     if metadata.get(FORMAT_KEY).map(String::as_str) != Some(FORMAT) {
         return Err(bad(
             path,
@@ -76,8 +82,7 @@ pub fn load_file(path: impl AsRef<Path>, device: &Device) -> Result<ModelFile> {
         .ok_or_else(|| bad(path, format!("no {ARCHITECTURE_KEY:?} in the metadata")))?;
     let spec: NetworkSpec =
         serde_json::from_str(arch).map_err(|e| bad(path, format!("architecture JSON: {e}")))?;
-    let tensors =
-        candle_core::safetensors::load_buffer(&bytes, device).map_err(|e| bad(path, e))?;
+    let tensors = candle_core::safetensors::load_buffer(bytes, device).map_err(|e| bad(path, e))?;
     let mut params = HashMap::new();
     for (name, t) in tensors {
         let t = if t.dtype() == DType::F32 {
