@@ -12,12 +12,12 @@ use nnviz_core::kernels::{self, Switches};
 #[test]
 fn every_method_agrees_between_the_cpu_kernels_and_candles_ops() {
     let data = Dataset::mnist().unwrap();
-    let with_kernels = bench::run(&data, &Device::Cpu, 20, 1, 0).unwrap();
+    let with_kernels = bench::run(&data, &Device::Cpu, 10, 1, 0).unwrap();
     kernels::set_switches(Switches {
         conv: false,
         pool: false,
     });
-    let with_candle = bench::run(&data, &Device::Cpu, 20, 1, 0).unwrap();
+    let with_candle = bench::run(&data, &Device::Cpu, 10, 1, 0).unwrap();
     kernels::set_switches(Switches {
         conv: true,
         pool: true,
