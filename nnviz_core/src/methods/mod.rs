@@ -25,6 +25,7 @@ pub mod act_max;
 pub mod cam;
 pub mod gradient;
 pub mod integrated_gradients;
+pub mod registry;
 pub mod smooth_grad;
 
 pub use act_max::{ActivationMaximization, AmInit, AmObjective, AmResult};

@@ -1,0 +1,418 @@
+//! Every attribution method by name, with its parameters, their defaults and `key=value`
+//! parsing: what `nnviz methods` lists and `nnviz explain --method NAME --param key=value` builds.
+//!
+//! ```
+//! use nnviz_core::methods::registry;
+//! let params = registry::parse_params(&["steps=16".to_string()])?;
+//! let ig = registry::build("integrated-gradients", &params)?; // a Box<dyn Attribution>
+//! assert!(registry::build("integrated-gradients", &registry::parse_params(&["step=16".into()])?).is_err());
+//! # Ok::<(), nnviz_core::Error>(())
+//! ```
+//!
+//! Unknown methods, unknown parameters and values that do not parse are errors that list what
+//! is valid. The settings a name stands for are the library's defaults (those of
+//! [`crate::bench::suite`]); see each method's own documentation for the formula and paper.
+
+use crate::attribution::Attribution;
+use crate::methods::{
+    Baseline, Cam, GradCam, GradCamPlusPlus, GradientTransform, InputXGradient,
+    IntegratedGradients, Noise, Quadrature, Saliency, SmoothGrad, SmoothGradVariant,
+};
+use crate::relevance::{Composite, Deconvnet, DeepLift, DeepTaylor, GuidedBackprop, Lrp, Rule};
+use crate::{Error, Result};
+
+/// One parameter of a method: its name, its default (as text) and what it means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Param {
+    pub name: &'static str,
+    /// The default value as it would be written after `=` (`""`: none, see `help`).
+    pub default: &'static str,
+    pub help: &'static str,
+}
+
+/// One method: its name, a one-line description and its parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MethodInfo {
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub params: &'static [Param],
+}
+
+const fn p(name: &'static str, default: &'static str, help: &'static str) -> Param {
+    Param {
+        name,
+        default,
+        help,
+    }
+}
+
+const CAM_LAYER: Param = p(
+    "layer",
+    "",
+    "layer whose output is weighed (default: the last layer with a feature-map output)",
+);
+const CAM_RELU: Param = p(
+    "relu",
+    "true",
+    "apply the final ReLU (false keeps negative evidence)",
+);
+
+/// Every method, in the order `nnviz methods` prints them.
+pub const METHODS: &[MethodInfo] = &[
+    MethodInfo {
+        name: "gradient",
+        summary: "gradient of the target score w.r.t. the input (Simonyan et al. 2014)",
+        params: &[p(
+            "transform",
+            "raw",
+            "raw, abs (saliency map) or square (sensitivity)",
+        )],
+    },
+    MethodInfo {
+        name: "input-x-gradient",
+        summary: "input ⊙ gradient (Shrikumar et al. 2016)",
+        params: &[],
+    },
+    MethodInfo {
+        name: "integrated-gradients",
+        summary: "path integral of the gradient from a baseline (Sundararajan et al. 2017)",
+        params: &[
+            p("steps", "50", "number of quadrature points"),
+            p("baseline", "0", "constant value of the baseline image"),
+            p(
+                "quadrature",
+                "gauss-legendre",
+                "gauss-legendre, riemann-left, riemann-right, riemann-middle or riemann-trapezoid",
+            ),
+            p(
+                "batch-size",
+                "500",
+                "interpolation points per pass (memory bound)",
+            ),
+        ],
+    },
+    MethodInfo {
+        name: "smoothgrad",
+        summary: "gradient averaged over noisy copies of the input (Smilkov et al. 2017)",
+        params: &[
+            p("samples", "50", "number of noisy copies"),
+            p(
+                "noise",
+                "0.15",
+                "noise level σ / (max(x) − min(x)) per example",
+            ),
+            p(
+                "variant",
+                "mean",
+                "mean (SmoothGrad), squared (SmoothGrad²) or vargrad",
+            ),
+            p("seed", "0", "seed of the noise"),
+            p("batch-size", "500", "noisy inputs per pass (memory bound)"),
+        ],
+    },
+    MethodInfo {
+        name: "guided-backprop",
+        summary:
+            "backprop passing only positive gradients through ReLUs (Springenberg et al. 2015)",
+        params: &[],
+    },
+    MethodInfo {
+        name: "deconvnet",
+        summary: "backprop with ReLU applied to the backward signal (Zeiler & Fergus 2014)",
+        params: &[],
+    },
+    MethodInfo {
+        name: "lrp-epsilon",
+        summary: "LRP-ε on every layer (Bach et al. 2015)",
+        params: &[p("epsilon", "0.25", "stabiliser ε ≥ 0")],
+    },
+    MethodInfo {
+        name: "lrp-zplus",
+        summary: "LRP z⁺ (= α1β0 without bias) on every layer",
+        params: &[],
+    },
+    MethodInfo {
+        name: "lrp-alpha2beta1",
+        summary: "LRP-α2β1 on every layer",
+        params: &[],
+    },
+    MethodInfo {
+        name: "lrp-epsilon-plus",
+        summary: "composite: LRP-ε on dense layers, z⁺ on convolutions (Kohlbrenner et al. 2020)",
+        params: &[p("epsilon", "0.25", "ε of the dense layers")],
+    },
+    MethodInfo {
+        name: "deep-taylor",
+        summary:
+            "deep Taylor decomposition: z^B on the first layer, z⁺ above (Montavon et al. 2017)",
+        params: &[
+            p("low", "0", "lower bound of the input values"),
+            p("high", "1", "upper bound of the input values"),
+        ],
+    },
+    MethodInfo {
+        name: "deeplift",
+        summary: "DeepLIFT, Rescale rule, against a constant reference (Shrikumar et al. 2017)",
+        params: &[p("baseline", "0", "constant value of the reference image")],
+    },
+    MethodInfo {
+        name: "cam",
+        summary: "class activation map of a GAP + linear head (Zhou et al. 2016), [N,1,H,W]",
+        params: &[],
+    },
+    MethodInfo {
+        name: "grad-cam",
+        summary: "Grad-CAM (Selvaraju et al. 2017), [N,1,H,W]",
+        params: &[CAM_LAYER, CAM_RELU],
+    },
+    MethodInfo {
+        name: "grad-cam-plus-plus",
+        summary: "Grad-CAM++ (Chattopadhyay et al. 2018), [N,1,H,W]",
+        params: &[CAM_LAYER, CAM_RELU],
+    },
+];
+
+/// The names of every method, comma-separated.
+pub fn names() -> String {
+    METHODS
+        .iter()
+        .map(|m| m.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The description of the method `name`, or an error listing the known methods.
+pub fn info(name: &str) -> Result<&'static MethodInfo> {
+    METHODS
+        .iter()
+        .find(|m| m.name == name)
+        .ok_or_else(|| Error::invalid(format!("unknown method {name:?}; methods: {}", names())))
+}
+
+/// Splits `key=value` arguments; an argument without `=` or with an empty key is an error.
+pub fn parse_params(args: &[String]) -> Result<Vec<(String, String)>> {
+    args.iter()
+        .map(|a| match a.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => {
+                Ok((k.trim().to_string(), v.trim().to_string()))
+            }
+            _ => Err(Error::invalid(format!(
+                "parameter {a:?} is not of the form key=value"
+            ))),
+        })
+        .collect()
+}
+
+/// The parameters given for one method, checked against its list, with typed getters that fall
+/// back to the defaults.
+struct Given<'a> {
+    info: &'static MethodInfo,
+    values: &'a [(String, String)],
+}
+
+impl<'a> Given<'a> {
+    fn new(info: &'static MethodInfo, values: &'a [(String, String)]) -> Result<Given<'a>> {
+        for (i, (k, _)) in values.iter().enumerate() {
+            if !info.params.iter().any(|p| p.name == k) {
+                let valid = if info.params.is_empty() {
+                    "it takes no parameters".to_string()
+                } else {
+                    format!(
+                        "its parameters are {}",
+                        info.params
+                            .iter()
+                            .map(|p| p.name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
+                return Err(Error::invalid(format!(
+                    "method {}: unknown parameter {k:?}; {valid}",
+                    info.name
+                )));
+            }
+            if values[..i].iter().any(|(k2, _)| k2 == k) {
+                return Err(Error::invalid(format!(
+                    "method {}: parameter {k:?} given twice",
+                    info.name
+                )));
+            }
+        }
+        Ok(Given { info, values })
+    }
+
+    /// The given or default text of `key` (`None`: no value and no default).
+    fn text(&self, key: &str) -> Option<&str> {
+        self.values
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .or_else(|| {
+                self.info
+                    .params
+                    .iter()
+                    .find(|p| p.name == key)
+                    .map(|p| p.default)
+                    .filter(|d| !d.is_empty())
+            })
+    }
+
+    fn bad(&self, key: &str, v: &str, want: &str) -> Error {
+        Error::invalid(format!(
+            "method {}: parameter {key}={v:?} is not {want}",
+            self.info.name
+        ))
+    }
+
+    fn parsed<T: std::str::FromStr>(&self, key: &str, want: &str) -> Result<T> {
+        let v = self.text(key).unwrap_or_default();
+        v.parse().map_err(|_| self.bad(key, v, want))
+    }
+
+    fn finite(&self, key: &str) -> Result<f32> {
+        let x: f32 = self.parsed(key, "a number")?;
+        if !x.is_finite() {
+            let v = self.text(key).unwrap_or_default();
+            return Err(self.bad(key, v, "a finite number"));
+        }
+        Ok(x)
+    }
+
+    fn non_negative(&self, key: &str) -> Result<f32> {
+        let x = self.finite(key)?;
+        if x < 0.0 {
+            let v = self.text(key).unwrap_or_default();
+            return Err(self.bad(key, v, "a number ≥ 0"));
+        }
+        Ok(x)
+    }
+
+    fn count(&self, key: &str) -> Result<usize> {
+        let n: usize = self.parsed(key, "a whole number ≥ 1")?;
+        if n == 0 {
+            return Err(self.bad(key, "0", "a whole number ≥ 1"));
+        }
+        Ok(n)
+    }
+
+    fn choice<T: Copy>(&self, key: &str, options: &[(&str, T)]) -> Result<T> {
+        let v = self.text(key).unwrap_or_default();
+        options
+            .iter()
+            .find(|(name, _)| *name == v)
+            .map(|(_, t)| *t)
+            .ok_or_else(|| {
+                let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+                self.bad(key, v, &format!("one of {}", names.join(", ")))
+            })
+    }
+}
+
+/// Builds the method `name` with `params` (`key`, `value` pairs, e.g. from [`parse_params`]);
+/// parameters not given take the defaults listed in [`METHODS`].
+pub fn build(name: &str, params: &[(String, String)]) -> Result<Box<dyn Attribution>> {
+    let g = Given::new(info(name)?, params)?;
+    let lrp = |rule| Box::new(Lrp::new(Composite::uniform(rule))) as Box<dyn Attribution>;
+    let cam_layer = || g.text("layer").map(str::to_string);
+    Ok(match name {
+        "gradient" => Box::new(Saliency {
+            transform: g.choice(
+                "transform",
+                &[
+                    ("raw", GradientTransform::Raw),
+                    ("abs", GradientTransform::Abs),
+                    ("square", GradientTransform::Square),
+                ],
+            )?,
+        }),
+        "input-x-gradient" => Box::new(InputXGradient),
+        "integrated-gradients" => Box::new(IntegratedGradients {
+            baseline: Baseline::Constant(g.finite("baseline")?),
+            steps: g.count("steps")?,
+            quadrature: g.choice(
+                "quadrature",
+                &[
+                    ("gauss-legendre", Quadrature::GaussLegendre),
+                    ("riemann-left", Quadrature::RiemannLeft),
+                    ("riemann-right", Quadrature::RiemannRight),
+                    ("riemann-middle", Quadrature::RiemannMiddle),
+                    ("riemann-trapezoid", Quadrature::RiemannTrapezoid),
+                ],
+            )?,
+            batch_size: g.count("batch-size")?,
+        }),
+        "smoothgrad" => Box::new(SmoothGrad {
+            samples: g.count("samples")?,
+            noise: Noise::Relative(g.non_negative("noise")?),
+            variant: g.choice(
+                "variant",
+                &[
+                    ("mean", SmoothGradVariant::Mean),
+                    ("squared", SmoothGradVariant::Squared),
+                    ("vargrad", SmoothGradVariant::VarGrad),
+                ],
+            )?,
+            seed: g.parsed("seed", "a whole number ≥ 0")?,
+            batch_size: g.count("batch-size")?,
+            ..SmoothGrad::new(Saliency::default())
+        }),
+        "guided-backprop" => Box::new(GuidedBackprop),
+        "deconvnet" => Box::new(Deconvnet),
+        "lrp-epsilon" => lrp(Rule::Epsilon(g.non_negative("epsilon")?)),
+        "lrp-zplus" => lrp(Rule::ZPlus),
+        "lrp-alpha2beta1" => lrp(Rule::alpha_beta(2.0, 1.0)?),
+        "lrp-epsilon-plus" => Box::new(Lrp::new(Composite::epsilon_plus(
+            g.non_negative("epsilon")?,
+        ))),
+        "deep-taylor" => {
+            let (low, high) = (g.finite("low")?, g.finite("high")?);
+            if low > high {
+                return Err(Error::invalid(format!(
+                    "method deep-taylor: low={low} must not exceed high={high}"
+                )));
+            }
+            Box::new(DeepTaylor { low, high })
+        }
+        "deeplift" => Box::new(DeepLift {
+            baseline: Baseline::Constant(g.finite("baseline")?),
+        }),
+        "cam" => Box::<Cam>::default(),
+        "grad-cam" => Box::new(GradCam {
+            layer: cam_layer(),
+            relu: g.choice("relu", &[("true", true), ("false", false)])?,
+            ..GradCam::default()
+        }),
+        "grad-cam-plus-plus" => Box::new(GradCamPlusPlus {
+            layer: cam_layer(),
+            relu: g.choice("relu", &[("true", true), ("false", false)])?,
+            ..GradCamPlusPlus::default()
+        }),
+        other => {
+            return Err(Error::invalid(format!(
+                "unknown method {other:?}; methods: {}",
+                names()
+            )))
+        }
+    })
+}
+
+/// The method list as text: one line per method, then one indented line per parameter with its
+/// default (what `nnviz methods` prints).
+pub fn describe() -> String {
+    let mut s = String::new();
+    for m in METHODS {
+        s += &format!("{:<20} {}\n", m.name, m.summary);
+        for p in m.params {
+            let d = if p.default.is_empty() {
+                String::new()
+            } else {
+                format!(" (default {})", p.default)
+            };
+            s += &format!("    {}{d}: {}\n", p.name, p.help);
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests;
