@@ -1,12 +1,17 @@
-//! `nnviz`: train the zoo, inspect model files, check the data.
+//! `nnviz`: train the zoo, inspect model files, check the data, explain any model file's
+//! predictions with any method and draw the results.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use nnviz_core::attribution::{Score, Target};
 use nnviz_core::candle::Device;
+use nnviz_core::candle::{DType, Tensor};
+use nnviz_core::data::{arrays, npy};
+use nnviz_core::methods::registry;
 use nnviz_core::model::io::{self, ACCURACY_KEY, TRAINING_KEY};
-use nnviz_core::{bench, data, zoo, Result};
+use nnviz_core::{bail, bench, data, zoo, Error, Result};
 
 #[derive(Parser)]
 #[command(
@@ -42,6 +47,67 @@ enum Command {
     },
     /// List the zoo's models with their sections and required accuracy.
     Zoo,
+    /// Write an untrained zoo network (seeded weights) as a model file: a fast fixture for
+    /// tests and a baseline for sanity checks.
+    Init {
+        /// Zoo model id whose architecture is used (A, B0, …, H).
+        name: String,
+        /// The model file to write (.safetensors).
+        #[arg(long)]
+        out: PathBuf,
+        /// Seed of the initial weights.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// List every attribution method with its parameters and their defaults.
+    Methods,
+    /// Explain a model's outputs for a batch of images with one method.
+    ///
+    /// Input and output are .npy or .safetensors files of N×C×H×W float32 (C order). A
+    /// .safetensors output holds the tensors `attribution`, `targets` (int64 [N], the explained
+    /// classes) and `logits` (float32 [N, K]) and the metadata nnviz.method, nnviz.params (JSON),
+    /// nnviz.score, nnviz.model; a .npy output OUT.npy gets the sidecars OUT.targets.npy and
+    /// OUT.logits.npy. CAM methods return one map per image: N×1×H×W.
+    Explain {
+        /// A model file (.safetensors written by nnviz; see `nnviz info`).
+        #[arg(long)]
+        model: PathBuf,
+        /// Method name (see `nnviz methods`).
+        #[arg(long)]
+        method: String,
+        /// Method parameter as key=value (repeatable; see `nnviz methods`).
+        #[arg(long = "param", value_name = "KEY=VALUE")]
+        params: Vec<String>,
+        /// Images: .npy or .safetensors (tensor `input`, or the only tensor), N×C×H×W float32.
+        #[arg(long)]
+        input: PathBuf,
+        /// `argmax` (the predicted class), a class index for every image, or a .npy/.safetensors
+        /// file of N class indices (int or integral float; tensor `targets` or the only one).
+        #[arg(long, default_value = "argmax", allow_hyphen_values = true)]
+        target: String,
+        /// The explained score: logit, softmax, relu-logit or sum-of-logits.
+        #[arg(long, default_value = "logit")]
+        score: String,
+        /// The attribution file to write (.npy or .safetensors).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Draw an attribution file (from `nnviz explain`) as heatmaps: seismic colormap, range
+    /// symmetric around zero, channels summed. One PNG per image (OUT for one image,
+    /// OUT-0.png, OUT-1.png, … for several) or, with --grid, all in one PNG.
+    Render {
+        /// Attribution file (.npy, or .safetensors with tensor `attribution` or only one).
+        file: PathBuf,
+        /// The PNG to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// One grid of all images instead of one PNG each.
+        #[arg(long)]
+        grid: bool,
+        /// Columns of the grid (default: up to 10).
+        #[arg(long)]
+        cols: Option<usize>,
+    },
     /// Time every attribution method (and training steps) on the reference CNN of the
     /// PyTorch/Captum anchor timings; CPU threads follow RAYON_NUM_THREADS.
     Bench {
@@ -165,6 +231,32 @@ fn run(cli: Cli) -> Result<()> {
                 );
             }
         }
+        Command::Init { name, out, seed } => {
+            let spec = zoo::spec(&name)?;
+            let net = nnviz_core::Network::init(&spec, seed, &Device::Cpu)?;
+            net.save(&out)?;
+            println!(
+                "wrote {} (untrained {name}, seed {seed}, {} parameters)",
+                out.display(),
+                spec.param_count()
+            );
+        }
+        Command::Methods => print!("{}", registry::describe()),
+        Command::Explain {
+            model,
+            method,
+            params,
+            input,
+            target,
+            score,
+            out,
+        } => explain(&model, &method, &params, &input, &target, &score, &out)?,
+        Command::Render {
+            file,
+            out,
+            grid,
+            cols,
+        } => render(&file, &out, grid, cols)?,
         Command::Bench {
             device,
             batch,
@@ -274,6 +366,223 @@ fn compare(
         bench::comparison_table("GPU", &on_gpu, "CPU", &on_cpu)?
     );
     bench::disagreements(&on_gpu, &on_cpu)
+}
+
+/// `nnviz explain`: see the subcommand's help.
+fn explain(
+    model: &Path,
+    method: &str,
+    params: &[String],
+    input: &Path,
+    target: &str,
+    score: &str,
+    out: &Path,
+) -> Result<()> {
+    // Everything that can be checked without computing is checked first.
+    let kv = registry::parse_params(params)?;
+    let attribution = registry::build(method, &kv)?;
+    let score = match score {
+        "logit" => Score::Logit,
+        "softmax" => Score::Softmax,
+        "relu-logit" => Score::ReluLogit,
+        "sum-of-logits" => Score::SumOfLogits,
+        other => bail!(
+            "explain: unknown score {other:?}; use logit, softmax, relu-logit or sum-of-logits"
+        ),
+    };
+    let out_format = arrays::Format::of(out)?;
+    let device = nnviz_core::device();
+    let net = io::load_file(model, &device)?.network;
+    let x = arrays::read_images(input, "input")?;
+    let (n, c, h, w) = x.dims4()?;
+    let [mc, mh, mw] = net.input;
+    if c != mc {
+        bail!(
+            "explain: {} holds images with {c} channel(s) (shape [{n}, {c}, {h}, {w}]) but model {} expects {mc}",
+            input.display(),
+            model.display()
+        );
+    }
+    if (h, w) != (mh, mw) {
+        bail!(
+            "explain: {} holds {h}×{w} images (shape [{n}, {c}, {h}, {w}]) but model {} expects {mh}×{mw}",
+            input.display(),
+            model.display()
+        );
+    }
+    if n == 0 {
+        bail!("explain: {} holds no images (N = 0)", input.display());
+    }
+    let values = x.flatten_all()?.to_vec1::<f32>()?;
+    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+        let per = c * h * w;
+        let (img, r) = (i / per, i % per);
+        bail!(
+            "explain: {} has a non-finite value {} at image {img}, channel {}, row {}, column {}",
+            input.display(),
+            values[i],
+            r / (h * w),
+            (r % (h * w)) / w,
+            r % w
+        );
+    }
+    let x = x.to_device(&device)?;
+    let logits = net.forward(&x)?;
+    let k = logits.dim(1)?;
+    let class = if target == "argmax" {
+        Target::predicted()
+    } else if let Ok(c) = target.parse::<i64>() {
+        if c < 0 || c as usize >= k {
+            bail!(
+                "explain: target class {c} is out of range: model {} has {k} outputs (0..{})",
+                model.display(),
+                k - 1
+            );
+        }
+        Target::class(c as usize)
+    } else {
+        Target::classes(read_targets(Path::new(target), n, k)?)
+    };
+    let classes = class.resolve(&logits)?;
+    let target = Target::classes(classes.clone()).with_score(score);
+    let a = attribution.attribute(&net, &x, &target)?;
+    let targets = Tensor::new(
+        classes.iter().map(|&c| c as i64).collect::<Vec<_>>(),
+        &nnviz_core::candle::Device::Cpu,
+    )?;
+    let logits = logits.to_device(&nnviz_core::candle::Device::Cpu)?;
+    let a = a.to_device(&nnviz_core::candle::Device::Cpu)?;
+    match out_format {
+        arrays::Format::Safetensors => {
+            let params_json = serde_json::to_string(
+                &kv.iter()
+                    .cloned()
+                    .collect::<std::collections::BTreeMap<String, String>>(),
+            )
+            .map_err(|e| Error::invalid(format!("explain: parameters as JSON: {e}")))?;
+            let meta = std::collections::HashMap::from([
+                ("nnviz.method".to_string(), method.to_string()),
+                ("nnviz.params".to_string(), params_json),
+                ("nnviz.score".to_string(), format!("{score:?}")),
+                ("nnviz.model".to_string(), model.display().to_string()),
+            ]);
+            arrays::write_safetensors(
+                out,
+                &[
+                    ("attribution", &a),
+                    ("targets", &targets),
+                    ("logits", &logits),
+                ],
+                &meta,
+            )?;
+            println!("wrote {} {:?} ({method})", out.display(), a.dims());
+        }
+        arrays::Format::Npy => {
+            let (t_path, l_path) = (sidecar(out, "targets"), sidecar(out, "logits"));
+            npy::write_npy(out, &a)?;
+            npy::write_npy(&t_path, &targets)?;
+            npy::write_npy(&l_path, &logits)?;
+            println!(
+                "wrote {} {:?} ({method}), {} and {}",
+                out.display(),
+                a.dims(),
+                t_path.display(),
+                l_path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `A.npy` → `A.<what>.npy` next to it.
+fn sidecar(out: &Path, what: &str) -> PathBuf {
+    let stem = out.file_stem().unwrap_or_default().to_string_lossy();
+    out.with_file_name(format!("{stem}.{what}.npy"))
+}
+
+/// N class indices in 0..k from a .npy or .safetensors file.
+fn read_targets(path: &Path, n: usize, k: usize) -> Result<Vec<usize>> {
+    if arrays::Format::of(path).is_err() {
+        bail!(
+            "explain: --target {:?} is neither argmax, a class index, nor a .npy/.safetensors file",
+            path.display().to_string()
+        );
+    }
+    let t = arrays::read_named(path, "targets")?;
+    if t.dims() != [n] {
+        bail!(
+            "explain: targets file {} has shape {:?}; expected [{n}] (one class per image)",
+            path.display(),
+            t.dims()
+        );
+    }
+    let v = t.to_dtype(DType::F64)?.to_vec1::<f64>()?;
+    v.iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            if c.fract() != 0.0 || c < 0.0 || c >= k as f64 {
+                bail!(
+                    "explain: targets file {}: class {c} of image {i} is out of range: the model has {k} outputs (0..{})",
+                    path.display(),
+                    k - 1
+                );
+            }
+            Ok(c as usize)
+        })
+        .collect()
+}
+
+/// `nnviz render`: see the subcommand's help.
+fn render(file: &Path, out: &Path, grid: bool, cols: Option<usize>) -> Result<()> {
+    use nnviz_core::viz::{Colormap, Grid, Heatmap, Range};
+    let a = arrays::read_images(file, "attribution")?;
+    let n = a.dim(0)?;
+    if n == 0 {
+        bail!("render: {} holds no maps (N = 0)", file.display());
+    }
+    let targets: Option<Vec<i64>> = match arrays::Format::of(file)? {
+        arrays::Format::Safetensors => arrays::read_all(file)?
+            .tensors
+            .into_iter()
+            .find(|(name, t)| name == "targets" && t.dims() == [n])
+            .and_then(|(_, t)| t.to_dtype(DType::I64).ok()?.to_vec1::<i64>().ok()),
+        arrays::Format::Npy => npy::read_npy(sidecar(file, "targets"))
+            .ok()
+            .filter(|t| t.dims() == [n])
+            .and_then(|t| t.to_vec1::<i64>().ok()),
+    };
+    let title = |i: usize| match &targets {
+        Some(t) => format!("{i}: class {}", t[i]),
+        None => format!("{i}"),
+    };
+    let maps: Vec<Heatmap> = (0..n)
+        .map(|i| {
+            Ok(Heatmap::new(&a.get(i)?)?
+                .cmap(Colormap::Seismic)
+                .range(Range::Symmetric)
+                .title(title(i)))
+        })
+        .collect::<Result<_>>()?;
+    if grid {
+        let cols = cols.unwrap_or(n.min(10)).clamp(1, n);
+        let mut g = Grid::new(n.div_ceil(cols), cols);
+        for m in maps {
+            g = g.panel(m);
+        }
+        g.save(out)?;
+        println!("wrote {} ({n} maps)", out.display());
+    } else if n == 1 {
+        maps[0].save(out)?;
+        println!("wrote {}", out.display());
+    } else {
+        let stem = out.file_stem().unwrap_or_default().to_string_lossy();
+        for (i, m) in maps.iter().enumerate() {
+            let p = out.with_file_name(format!("{stem}-{i}.png"));
+            m.save(&p)?;
+            println!("wrote {}", p.display());
+        }
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {
