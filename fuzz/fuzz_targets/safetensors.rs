@@ -1,0 +1,8 @@
+//! The safetensors array reader must return an error, never panic, on any bytes.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ =
+        nnviz_core::data::arrays::parse_safetensors(data, std::path::Path::new("fuzz.safetensors"));
+});
