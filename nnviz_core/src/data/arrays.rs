@@ -85,13 +85,7 @@ pub fn parse_safetensors(bytes: &[u8], path: &Path) -> Result<ArrayFile> {
                 };
                 Tensor::from_raw_buffer(data, dt, &shape, &Device::Cpu)?.to_dtype(DType::I64)?
             }
-            Dtype::I32 => {
-                let v: Vec<i64> = data
-                    .chunks_exact(4)
-                    .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as i64)
-                    .collect();
-                Tensor::from_vec(v, shape, &Device::Cpu)?
-            }
+            Dtype::I32 => Tensor::from_vec(npy::i32_le_to_i64(data), shape, &Device::Cpu)?,
             other => {
                 return Err(bad_st(
                     path,

@@ -215,15 +215,17 @@ pub fn parse_npy(bytes: &[u8], path: &Path) -> Result<Tensor> {
                 .collect();
             Tensor::from_vec(v, shape, &Device::Cpu)?
         }
-        Elem::I32 => {
-            let v: Vec<i64> = data
-                .chunks_exact(4)
-                .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as i64)
-                .collect();
-            Tensor::from_vec(v, shape, &Device::Cpu)?
-        }
+        Elem::I32 => Tensor::from_vec(i32_le_to_i64(data), shape, &Device::Cpu)?,
     };
     Ok(t)
+}
+
+/// Little-endian `i32` values, widened to `i64` (candle has no `i32` dtype); a trailing partial
+/// value is ignored (callers check the length).
+pub(crate) fn i32_le_to_i64(data: &[u8]) -> Vec<i64> {
+    data.chunks_exact(4)
+        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as i64)
+        .collect()
 }
 
 /// Reads a `.npy` file into a CPU tensor (`f32`, or `i64` for integer arrays).
