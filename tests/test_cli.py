@@ -300,3 +300,21 @@ def test_explain_errors_name_the_values(files):
     fails(nnviz("render", str(files / "missing.safetensors"), "--out", str(files / "m.png")),
           "missing.safetensors")
     fails(nnviz("render", str(files / "flat.npy"), "--out", str(files / "m.png")), "flat.npy")
+
+
+def test_evaluate_a_model_file(files, tmp_path):
+    # The evaluation table for any model file on given images (2 images of untrained F: ~10 s).
+    model = str(files / "F.safetensors")
+    r = nnviz("evaluate", "--model", model, "--input", str(files / "x.npy"), "--images", "2", "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    md = (tmp_path / "evaluation.md").read_text()
+    rows = (tmp_path / "evaluation.csv").read_text().strip().splitlines()
+    for name in ["integrated gradients", "deep Taylor", "Grad-CAM++", "random order"]:
+        assert name in md, name
+    assert "2 images" in md
+    assert len(rows) == 1 + 12 + 1, rows  # header, 12 methods, the random-order baseline
+    fails(nnviz("evaluate", "--model", model, "--out", str(tmp_path)), "needs --input")
+    fails(nnviz("evaluate", "--model", model, "--input", str(files / "x40.npy"), "--out", str(tmp_path)),
+          "evaluate:", "40×40", "28×28")
+    fails(nnviz("evaluate", "--model", model, "--input", str(files / "x.npy"), "--images", "0",
+                "--out", str(tmp_path)), "--images")

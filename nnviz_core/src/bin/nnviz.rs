@@ -135,14 +135,19 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         train_steps: usize,
     },
-    /// Evaluate every attribution method on a zoo model (first N test images, score ReLU(z_c)
-    /// of the predicted class, as in sections 5.1–5.2): AOPC, continuity, randomisation
-    /// similarity, completeness error, time per batch. Writes evaluation.md and evaluation.csv.
+    /// Evaluate every attribution method on a model (first N images, score ReLU(z_c) of the
+    /// predicted class, as in sections 5.1–5.2): AOPC, continuity, randomisation similarity,
+    /// completeness error, time per batch. Writes evaluation.md and evaluation.csv.
     Evaluate {
-        /// Zoo model id (D2 is the model of sections 5.1 and 5.2).
+        /// A zoo model id (trained or loaded from the cache; D2 is the model of sections 5.1
+        /// and 5.2) or a model file (.safetensors written by nnviz).
         #[arg(long, default_value = "D2")]
         model: String,
-        /// Number of test images.
+        /// Images to evaluate on (.npy or .safetensors, N×C×H×W float32); default: the zoo
+        /// model's test images (required for a model file).
+        #[arg(long)]
+        input: Option<PathBuf>,
+        /// Number of images (the first N).
         #[arg(long, default_value_t = 100)]
         images: usize,
         /// Output directory.
@@ -295,13 +300,40 @@ fn run(cli: Cli) -> Result<()> {
             }
             println!("\ngpu-check passed: every method agrees with the CPU within its tolerance");
         }
-        Command::Evaluate { model, images, out } => {
+        Command::Evaluate {
+            model,
+            input,
+            images,
+            out,
+        } => {
             use nnviz_core::attribution::Score;
             use nnviz_core::metrics::{evaluate, standard_methods, Evaluation};
-            let net = zoo::trained(&model)?;
-            let data = zoo::recipe(&model)?.data.load()?;
-            let n = images.min(data.test_x.dim(0)?);
-            let x = data.test_x.narrow(0, 0, n)?.to_device(&net.device())?;
+            if images == 0 {
+                bail!("evaluate: --images must be at least 1");
+            }
+            let file = Path::new(&model);
+            let is_file = model.ends_with(".safetensors") || file.exists();
+            let (net, x) = match (is_file, input) {
+                (_, Some(input)) => {
+                    let net = if is_file {
+                        io::load_file(file, &nnviz_core::device())?.network
+                    } else {
+                        zoo::trained(&model)?
+                    };
+                    let x = load_images("evaluate", &net, &model, &input)?;
+                    (net, x)
+                }
+                (false, None) => {
+                    let net = zoo::trained(&model)?;
+                    let data = zoo::recipe(&model)?.data.load()?;
+                    (net, data.test_x)
+                }
+                (true, None) => bail!(
+                    "evaluate: model file {model} needs --input with the images to evaluate on"
+                ),
+            };
+            let n = images.min(x.dim(0)?);
+            let x = x.narrow(0, 0, n)?.to_device(&net.device())?;
             let target = nnviz_core::Target::predicted().with_score(Score::ReluLogit);
             let table = evaluate(
                 &net,
@@ -369,6 +401,44 @@ fn compare(
 }
 
 /// `nnviz explain`: see the subcommand's help.
+/// The images of `input`, checked against the network: channels, size, N > 0, all finite.
+fn load_images(op: &str, net: &nnviz_core::Network, model: &str, input: &Path) -> Result<Tensor> {
+    let x = arrays::read_images(input, "input")?;
+    let (n, c, h, w) = x.dims4()?;
+    let [mc, mh, mw] = net.input;
+    if c != mc {
+        bail!(
+            "{op}: {} holds images with {c} channel(s) (shape [{n}, {c}, {h}, {w}]) but model {} expects {mc}",
+            input.display(),
+            model
+        );
+    }
+    if (h, w) != (mh, mw) {
+        bail!(
+            "{op}: {} holds {h}×{w} images (shape [{n}, {c}, {h}, {w}]) but model {} expects {mh}×{mw}",
+            input.display(),
+            model
+        );
+    }
+    if n == 0 {
+        bail!("{op}: {} holds no images (N = 0)", input.display());
+    }
+    let values = x.flatten_all()?.to_vec1::<f32>()?;
+    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+        let per = c * h * w;
+        let (img, r) = (i / per, i % per);
+        bail!(
+            "{op}: {} has a non-finite value {} at image {img}, channel {}, row {}, column {}",
+            input.display(),
+            values[i],
+            r / (h * w),
+            (r % (h * w)) / w,
+            r % w
+        );
+    }
+    Ok(x)
+}
+
 fn explain(
     model: &Path,
     method: &str,
@@ -393,39 +463,8 @@ fn explain(
     let out_format = arrays::Format::of(out)?;
     let device = nnviz_core::device();
     let net = io::load_file(model, &device)?.network;
-    let x = arrays::read_images(input, "input")?;
-    let (n, c, h, w) = x.dims4()?;
-    let [mc, mh, mw] = net.input;
-    if c != mc {
-        bail!(
-            "explain: {} holds images with {c} channel(s) (shape [{n}, {c}, {h}, {w}]) but model {} expects {mc}",
-            input.display(),
-            model.display()
-        );
-    }
-    if (h, w) != (mh, mw) {
-        bail!(
-            "explain: {} holds {h}×{w} images (shape [{n}, {c}, {h}, {w}]) but model {} expects {mh}×{mw}",
-            input.display(),
-            model.display()
-        );
-    }
-    if n == 0 {
-        bail!("explain: {} holds no images (N = 0)", input.display());
-    }
-    let values = x.flatten_all()?.to_vec1::<f32>()?;
-    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
-        let per = c * h * w;
-        let (img, r) = (i / per, i % per);
-        bail!(
-            "explain: {} has a non-finite value {} at image {img}, channel {}, row {}, column {}",
-            input.display(),
-            values[i],
-            r / (h * w),
-            (r % (h * w)) / w,
-            r % w
-        );
-    }
+    let x = load_images("explain", &net, &model.display().to_string(), input)?;
+    let n = x.dim(0)?;
     let x = x.to_device(&device)?;
     let logits = net.forward(&x)?;
     let k = logits.dim(1)?;
