@@ -20,6 +20,7 @@
 //! Notebooks need a single `:dep nnviz_core = { path = "../nnviz_core" }`: candle, candle_nn,
 //! plotters and image are re-exported here.
 
+pub mod alloc;
 pub mod attribution;
 pub mod bench;
 pub mod data;

@@ -316,6 +316,57 @@ fn only_tracked_arguments_get_gradients() {
 }
 
 #[test]
+fn channel_bias_matches_direct_loops_forward_and_both_gradients() {
+    // y + b[c] and, for L = sum(out ⊙ g): ∂L/∂y = g, ∂L/∂b[c] = Σ_{n,i,j} g[n,c,i,j]; odd sizes,
+    // one-cell planes, and a bias that is not tracked (attribution) gets no gradient.
+    for &[n, c, h, w] in &[[3usize, 4, 5, 7], [1, 1, 1, 1], [2, 5, 1, 3]] {
+        let mut rng = Rng::new((n * 100 + c * 10 + h) as u64);
+        let len = n * c * h * w;
+        let (yv, bv, gv) = (
+            random(&mut rng, len),
+            random(&mut rng, c),
+            random(&mut rng, len),
+        );
+        let y = Var::from_tensor(&tensor(&yv, &[n, c, h, w])).unwrap();
+        let b = Var::from_tensor(&tensor(&bv, &[c])).unwrap();
+        let g = tensor(&gv, &[n, c, h, w]);
+        let out = kernels::add_channel_bias(y.as_tensor(), b.as_tensor()).unwrap();
+        let plane = h * w;
+        let want: Vec<f64> = (0..len)
+            .map(|i| yv[i] as f64 + bv[(i / plane) % c] as f64)
+            .collect();
+        assert_rel("bias forward", &flat(&out), &want);
+        let grads = (out * &g).unwrap().sum_all().unwrap().backward().unwrap();
+        let dy = grads.get(y.as_tensor()).unwrap();
+        assert_rel(
+            "bias input gradient",
+            &flat(dy),
+            &gv.iter().map(|&v| v as f64).collect::<Vec<_>>(),
+        );
+        let mut db = vec![0f64; c];
+        for (i, &v) in gv.iter().enumerate() {
+            db[(i / plane) % c] += v as f64;
+        }
+        assert_rel(
+            "bias gradient",
+            &flat(grads.get(b.as_tensor()).unwrap()),
+            &db,
+        );
+
+        let frozen = b.as_tensor().detach();
+        let out = kernels::add_channel_bias(y.as_tensor(), &frozen).unwrap();
+        let grads = out.sum_all().unwrap().backward().unwrap();
+        assert!(grads.get(&frozen).is_none());
+    }
+    let y = tensor(&[0.0; 12], &[1, 3, 2, 2]);
+    let err = kernels::add_channel_bias(&y, &tensor(&[0.0; 2], &[2])).unwrap_err();
+    assert!(
+        err.to_string().contains("bias must have shape [3]"),
+        "{err}"
+    );
+}
+
+#[test]
 fn results_do_not_depend_on_the_thread_count() {
     // Forward, both gradients and the pools, bit for bit, in rayon pools of 1, 2 and 3 threads;
     // batch 1 (gemm's own threading) and batch 37 (groups spread over the threads).

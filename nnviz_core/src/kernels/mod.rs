@@ -77,6 +77,7 @@
 //! Inputs that are not contiguous are copied with `Tensor::contiguous` by the public functions
 //! here; the ops themselves return an error (never panic) on a strided layout.
 
+mod bias;
 mod conv;
 mod matmul;
 mod pool;
@@ -206,6 +207,14 @@ pub fn conv2d_grad_kernel(
     )?;
     let (x, g) = (x.contiguous()?, g.contiguous()?);
     Ok(x.apply_op2(&g, conv::Conv2dGradKernel::new(stride, pad, kh, kw))?)
+}
+
+/// `y[N, C, H, W] + b[C]`, each channel's bias added to its whole plane. Differentiable in both
+/// arguments (first order); the bias gradient is the per-channel sum of the output gradient.
+pub fn add_channel_bias(y: &Tensor, b: &Tensor) -> Result<Tensor> {
+    check_supported("add_channel_bias", &[("input", y), ("bias", b)])?;
+    let (y, b) = (y.contiguous()?, b.contiguous()?);
+    Ok(y.apply_op2(&b, bias::ChannelBias)?)
 }
 
 /// Max-pooling of `x[N, C, H, W]` with a `kernel[0] × kernel[1]` window, padded cells never win.

@@ -474,6 +474,9 @@ pub fn conv2d(
             .conv2d(w, 0, stride, 1, 1)?
     };
     Ok(match b {
+        Some(b) if crate::kernels::switches().conv && crate::kernels::supports(&[&y, b]) => {
+            crate::kernels::add_channel_bias(&y, b)?
+        }
         Some(b) => y.broadcast_add(&b.reshape((1, (), 1, 1))?)?,
         None => y,
     })

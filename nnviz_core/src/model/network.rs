@@ -145,6 +145,7 @@ impl Network {
     /// Builds a network from its spec and named parameters. Missing, extra or mis-shaped
     /// tensors give one error listing what was expected and what was found.
     pub fn from_parts(spec: &NetworkSpec, mut params: HashMap<String, Tensor>) -> Result<Network> {
+        crate::alloc::tune();
         spec.shapes()?;
         let expected = spec.param_shapes();
         let mut problems = vec![];
