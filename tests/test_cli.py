@@ -87,6 +87,22 @@ def test_train_then_info(tmp_path):
     assert r.returncode == 0 and "loaded A" in r.stdout, r.stdout
 
 
+def test_bench_epochs_times_one_zoo_epoch_and_caches_nothing(tmp_path):
+    # One real epoch of E (the fastest zoo CNN) on full MNIST: a table row with its time and a
+    # test accuracy an epoch of E reaches; no weights are written; unknown ids fail by name.
+    (tmp_path / "mnist").symlink_to(ROOT / "data" / "mnist")
+    env = {"NNVIZ_DATA": str(tmp_path)}
+    r = nnviz("bench", "--epochs", "E", env=env)
+    assert r.returncode == 0, r.stderr
+    row = [l for l in r.stdout.splitlines() if l.startswith("| E |")]
+    assert len(row) == 1, r.stdout
+    cells = [c.strip() for c in row[0].strip("|").split("|")]
+    assert cells[1] == "60000" and float(cells[2]) > 0 and float(cells[3]) > 0.95, row
+    assert not (tmp_path / "models").exists()
+    r = nnviz("bench", "--epochs", "E,Q", env=env)  # checked before E trains
+    assert r.returncode != 0 and 'unknown model "Q"' in r.stderr, r.stderr
+
+
 def test_a_cache_with_another_recipe_is_retrained(tmp_path):
     (tmp_path / "mnist").symlink_to(ROOT / "data" / "mnist")
     env = {"NNVIZ_DATA": str(tmp_path)}

@@ -348,3 +348,54 @@ pub fn disagreements(a: &[Row], b: &[Row]) -> Result<Vec<String>> {
 
 #[cfg(test)]
 mod tests;
+
+/// One timed training epoch of a zoo model ([`time_epoch`]).
+#[derive(Debug, Clone)]
+pub struct EpochTiming {
+    pub model: String,
+    /// Training examples in the epoch (batches of 100).
+    pub examples: usize,
+    /// Wall time of the epoch: shuffling, every Adam step, the test-set evaluation.
+    pub seconds: f32,
+    /// Test accuracy after this one epoch.
+    pub test_accuracy: f32,
+}
+
+/// Trains zoo model `name` for one epoch of its recipe's data (full MNIST, or its cluttered
+/// canvases) from its seeded initial weights on `device`, exactly as [`crate::train::train`]
+/// does in the zoo (same learning rate and seed), and reports the epoch's time. Nothing is
+/// cached.
+pub fn time_epoch(name: &str, device: &Device) -> Result<EpochTiming> {
+    let recipe = crate::zoo::recipe(name)?;
+    let data = recipe.data.load()?;
+    let mut net = Network::init(&crate::zoo::spec(name)?, recipe.init_seed, device)?;
+    let cfg = crate::train::TrainConfig {
+        epochs: 1,
+        ..recipe.train
+    };
+    let report = crate::train::train(&mut net, &data, &cfg)?;
+    let Some(epoch) = report.epochs.first() else {
+        bail!("bench: training {name} reported no epoch");
+    };
+    Ok(EpochTiming {
+        model: name.to_string(),
+        examples: data.train_x.dim(0)? / cfg.batch_size * cfg.batch_size,
+        seconds: epoch.seconds,
+        test_accuracy: epoch.test_accuracy,
+    })
+}
+
+/// [`EpochTiming`]s as a Markdown table.
+pub fn epoch_table(device: &str, rows: &[EpochTiming]) -> String {
+    let mut s = format!(
+        "| model | training examples | one epoch on {device} (s) | test accuracy after it |\n\
+         |---|---:|---:|---:|\n"
+    );
+    for r in rows {
+        s.push_str(&format!(
+            "| {} | {} | {:.1} | {:.4} |\n",
+            r.model, r.examples, r.seconds, r.test_accuracy
+        ));
+    }
+    s
+}

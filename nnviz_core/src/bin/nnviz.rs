@@ -123,6 +123,10 @@ enum Command {
         /// Also time this many Adam training steps of 100 images (0: none).
         #[arg(long, default_value_t = 0)]
         train_steps: usize,
+        /// Instead of the methods, time one full training epoch of each of these zoo models
+        /// (comma-separated ids, e.g. C,D0,D1,E,F), as the zoo trains them.
+        #[arg(long, value_delimiter = ',')]
+        epochs: Vec<String>,
     },
     /// Check the GPU build on a GPU: every method on CUDA and on the CPU with the same weights
     /// and inputs, their agreement (fails when a method differs by more than its tolerance,
@@ -262,11 +266,30 @@ fn run(cli: Cli) -> Result<()> {
             grid,
             cols,
         } => render(&file, &out, grid, cols)?,
+        Command::Bench { device, epochs, .. } if !epochs.is_empty() => {
+            let d = match device.as_str() {
+                "cpu" => Device::Cpu,
+                "cuda" => cuda()?,
+                other => {
+                    nnviz_core::bail!("bench --epochs: unknown device {other:?}; use cpu or cuda")
+                }
+            };
+            for m in &epochs {
+                nnviz_core::zoo::spec(m)?; // unknown ids fail before anything trains
+            }
+            let name = nnviz_core::describe_device(&d);
+            let rows = epochs
+                .iter()
+                .map(|m| bench::time_epoch(m, &d))
+                .collect::<nnviz_core::Result<Vec<_>>>()?;
+            print!("\n{}", bench::epoch_table(&name, &rows));
+        }
         Command::Bench {
             device,
             batch,
             repeats,
             train_steps,
+            ..
         } => {
             let data = nnviz_core::data::Dataset::mnist()?;
             let cpu = Device::Cpu;
