@@ -158,7 +158,7 @@ impl Target {
         let z = match self.score {
             Score::Logit | Score::SumOfLogits => logits.clone(),
             Score::Softmax => candle_nn::ops::softmax(logits, D::Minus1)?,
-            Score::ReluLogit => logits.relu()?,
+            Score::ReluLogit => crate::model::layer::relu(logits)?,
         };
         Ok((z * onehot)?.sum(1)?)
     }

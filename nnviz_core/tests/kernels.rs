@@ -367,6 +367,44 @@ fn channel_bias_matches_direct_loops_forward_and_both_gradients() {
 }
 
 #[test]
+fn relu_gradient_is_blocked_at_zero_on_both_paths() {
+    // The kernel (f32 on the CPU) and the fallback of other devices and dtypes (here f64) give
+    // max(x, 0) (NaN → 0, −0 → +0) and the gradient g · [x > 0]: nothing passes at exactly 0.
+    let xs = [
+        -2.0f32,
+        -0.0,
+        0.0,
+        1e-30,
+        3.0,
+        f32::NAN,
+        -f32::INFINITY,
+        f32::INFINITY,
+    ];
+    let want_y = [0.0f32, 0.0, 0.0, 1e-30, 3.0, 0.0, 0.0, f32::INFINITY];
+    let want_g = [0.0f32, 0.0, 0.0, 2.0, 2.0, 0.0, 0.0, 2.0];
+    for dtype in [DType::F32, DType::F64] {
+        let x = Var::from_tensor(&tensor(&xs, &[2, 4]).to_dtype(dtype).unwrap()).unwrap();
+        let y = layer::relu(x.as_tensor()).unwrap();
+        let got: Vec<f32> = flat(&y.to_dtype(DType::F32).unwrap());
+        for (i, (&a, &b)) in got.iter().zip(&want_y).enumerate() {
+            assert!(
+                a == b && a.is_sign_positive(),
+                "{dtype:?} relu element {i}: {a} vs {b}"
+            );
+        }
+        let grads = (y * 2.0).unwrap().sum_all().unwrap().backward().unwrap();
+        let g = flat(
+            &grads
+                .get(x.as_tensor())
+                .unwrap()
+                .to_dtype(DType::F32)
+                .unwrap(),
+        );
+        assert_eq!(g, want_g, "{dtype:?} relu gradient");
+    }
+}
+
+#[test]
 fn results_do_not_depend_on_the_thread_count() {
     // Forward, both gradients and the pools, bit for bit, in rayon pools of 1, 2 and 3 threads;
     // batch 1 (gemm's own threading) and batch 37 (groups spread over the threads).

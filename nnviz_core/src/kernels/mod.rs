@@ -81,6 +81,7 @@ mod bias;
 mod conv;
 mod matmul;
 mod pool;
+mod relu;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -215,6 +216,13 @@ pub fn add_channel_bias(y: &Tensor, b: &Tensor) -> Result<Tensor> {
     check_supported("add_channel_bias", &[("input", y), ("bias", b)])?;
     let (y, b) = (y.contiguous()?, b.contiguous()?);
     Ok(y.apply_op2(&b, bias::ChannelBias)?)
+}
+
+/// `max(x, 0)` elementwise (NaN → 0), any shape. Its gradient is `g · [x > 0]`: nothing passes
+/// where `x` is exactly 0 (PyTorch's and TensorFlow's convention; candle's own `relu` passes it).
+pub fn relu(x: &Tensor) -> Result<Tensor> {
+    check_supported("relu", &[("input", x)])?;
+    Ok(x.contiguous()?.apply_op1(relu::Relu)?)
 }
 
 /// Max-pooling of `x[N, C, H, W]` with a `kernel[0] × kernel[1]` window, padded cells never win.

@@ -413,7 +413,7 @@ impl Layer {
                 stride,
                 padding,
             } => conv2d(x, weight, bias.as_ref(), *stride, *padding)?,
-            Layer::Relu => x.relu()?,
+            Layer::Relu => relu(x)?,
             Layer::MaxPool2d {
                 kernel,
                 stride,
@@ -431,6 +431,18 @@ impl Layer {
                 _ => x.clone(),
             },
         })
+    }
+}
+
+/// `max(x, 0)` whose gradient is `g · [x > 0]` on every device: nothing passes where the input
+/// is exactly 0, as in PyTorch and TensorFlow (candle's own `relu` backward passes it, which on
+/// bias-free networks and blank backgrounds — conv outputs of exactly 0 — changes gradients).
+/// The fast kernel on the CPU; `where(x > 0, x, 0)` elsewhere.
+pub fn relu(x: &Tensor) -> Result<Tensor> {
+    if crate::kernels::supports(&[x]) {
+        crate::kernels::relu(x)
+    } else {
+        Ok(x.gt(0.0)?.where_cond(x, &x.zeros_like()?)?)
     }
 }
 
