@@ -3,6 +3,7 @@
 use candle_core::{Tensor, Var};
 
 use crate::attribution::Target;
+use crate::relevance::Composite;
 use crate::{Error, Network, Result};
 
 /// The gradient of the target score with respect to the input, per example.
@@ -18,7 +19,18 @@ pub struct InputGradient {
 
 /// Forward `x` through `net`, then backpropagate `Σ_n s_n` to the input. Because examples do not
 /// interact in evaluation mode, row `n` of the result is `∂ s_n / ∂ x_n`.
+///
+/// On the CPU with the fast kernels on (`f32`, [`crate::kernels::switches`]), the backward pass
+/// is the relevance engine's with the gradient rule at every layer
+/// ([`crate::relevance::propagate`]): the same chain rule, layer by layer, without candle's
+/// autograd graph — whose bookkeeping (a zero buffer and an addition per node) cost as much as
+/// the arithmetic. Only `∂s/∂logits` goes through candle's autograd, so every [`Target`] score
+/// works. Elsewhere (CUDA, other dtypes, kernels off) candle's autograd does the whole pass; the
+/// two agree to rounding (`tests/device_paths.rs`).
 pub fn vjp(net: &Network, x: &Tensor, target: &Target) -> Result<InputGradient> {
+    if crate::kernels::switches().conv && crate::kernels::supports(&[x]) && params_on_cpu(net) {
+        return vjp_by_layers(net, x, target);
+    }
     let xv = Var::from_tensor(&x.detach())?;
     let logits = net.forward(xv.as_tensor())?;
     let score = target.score(&logits)?;
@@ -31,6 +43,40 @@ pub fn vjp(net: &Network, x: &Tensor, target: &Target) -> Result<InputGradient> 
         grad,
         score: score.detach(),
         logits: logits.detach(),
+    })
+}
+
+/// Whether every parameter of `net` is an `f32` tensor on the CPU.
+fn params_on_cpu(net: &Network) -> bool {
+    net.parameters()
+        .iter()
+        .all(|(_, t)| crate::kernels::supports(&[t]))
+}
+
+/// [`vjp`] as the gradient rule of the relevance engine at every layer.
+fn vjp_by_layers(net: &Network, x: &Tensor, target: &Target) -> Result<InputGradient> {
+    let trace = net.forward_trace(&x.detach())?;
+    let logits = trace
+        .activations
+        .last()
+        .ok_or_else(|| Error::invalid("vjp: empty trace"))?
+        .detach();
+    let lv = Var::from_tensor(&logits)?;
+    let score = target.score(lv.as_tensor())?;
+    let top = match score.sum_all()?.backward()?.get(lv.as_tensor()) {
+        Some(g) => g.clone(),
+        None => {
+            return Err(Error::invalid(
+                "vjp: the target score does not depend on the input",
+            ))
+        }
+    };
+    let plan = Composite::gradient().resolve(net)?;
+    let mut messages = crate::relevance::propagate(net, &plan, &trace, None, top)?;
+    Ok(InputGradient {
+        grad: messages.swap_remove(0),
+        score: score.detach(),
+        logits,
     })
 }
 

@@ -401,6 +401,11 @@ fn relu_gradient_is_blocked_at_zero_on_both_paths() {
                 .unwrap(),
         );
         assert_eq!(g, want_g, "{dtype:?} relu gradient");
+        if dtype == DType::F32 {
+            let twos = tensor(&[2.0; 8], &[2, 4]);
+            let direct = flat(&kernels::relu_grad(&twos, x.as_tensor()).unwrap());
+            assert_eq!(direct, want_g, "relu_grad");
+        }
     }
 }
 
@@ -688,6 +693,20 @@ fn max_pool_matches_direct_loops_and_routes_to_one_winner() {
             &flat(grads.get(x.as_tensor()).unwrap()),
             &rdx,
         );
+        // The same gradient without the forward op, the winners found again from the input.
+        let direct = kernels::max_pool2d_grad_input(
+            x.as_tensor(),
+            &tensor(&gv, &[p.n, p.c, oh, ow]),
+            [p.k, p.k],
+            p.s,
+            p.pad,
+        )
+        .unwrap();
+        assert_rel(
+            &format!("{name}: max gradient from the input"),
+            &flat(&direct),
+            &rdx,
+        );
     }
 }
 
@@ -734,6 +753,19 @@ fn same_avg_pool_matches_direct_loops() {
         assert_rel(
             &format!("{name}: avg gradient"),
             &flat(grads.get(x.as_tensor()).unwrap()),
+            &rdx,
+        );
+        let direct = kernels::avg_pool2d_grad_input(
+            &tensor(&gv, &[p.n, p.c, oh, ow]),
+            [p.k, p.k],
+            p.s,
+            p.pad,
+            (p.h, p.w),
+        )
+        .unwrap();
+        assert_rel(
+            &format!("{name}: avg gradient, direct"),
+            &flat(&direct),
             &rdx,
         );
     }

@@ -225,12 +225,65 @@ pub fn relu(x: &Tensor) -> Result<Tensor> {
     Ok(x.contiguous()?.apply_op1(relu::Relu)?)
 }
 
+/// `g · [x > 0]` elementwise for `g` and `x` of one shape: the gradient of [`relu`] at `x`, in one
+/// pass. Not differentiable.
+pub fn relu_grad(g: &Tensor, x: &Tensor) -> Result<Tensor> {
+    check_supported("relu_grad", &[("gradient", g), ("input", x)])?;
+    Ok(g.contiguous()?
+        .apply_op2(&x.contiguous()?, relu::ReluGrad)?)
+}
+
 /// Max-pooling of `x[N, C, H, W]` with a `kernel[0] × kernel[1]` window, padded cells never win.
 /// The gradient goes to the first maximum of each window.
 pub fn max_pool2d(x: &Tensor, kernel: [usize; 2], stride: usize, pad: Pad2d) -> Result<Tensor> {
     check_supported("max_pool2d", &[("input", x)])?;
     Ok(x.contiguous()?
         .apply_op1(pool::MaxPool2d::new(kernel, stride, pad))?)
+}
+
+/// The input gradient of [`max_pool2d`] at input `x[N, C, H, W]` for the output gradient
+/// `g[N, C, OH, OW]`: each gradient to its window's first maximum, the winners found again from
+/// `x`. One pass without an autograd graph (the relevance engine's gradient at a max-pool).
+/// Not differentiable.
+pub fn max_pool2d_grad_input(
+    x: &Tensor,
+    g: &Tensor,
+    kernel: [usize; 2],
+    stride: usize,
+    pad: Pad2d,
+) -> Result<Tensor> {
+    check_supported(
+        "max_pool2d_grad_input",
+        &[("input", x), ("output gradient", g)],
+    )?;
+    let (x, g) = (x.contiguous()?, g.contiguous()?);
+    Ok(x.apply_op2(
+        &g,
+        pool::MaxPool2dGradFromInput {
+            kernel,
+            stride,
+            pad,
+        },
+    )?)
+}
+
+/// The input gradient of [`avg_pool2d`] on an `h × w` input for the output gradient
+/// `g[N, C, OH, OW]`: `g / count` to every valid cell of each window. Not differentiable.
+pub fn avg_pool2d_grad_input(
+    g: &Tensor,
+    kernel: [usize; 2],
+    stride: usize,
+    pad: Pad2d,
+    (h, w): (usize, usize),
+) -> Result<Tensor> {
+    check_supported("avg_pool2d_grad_input", &[("output gradient", g)])?;
+    Ok(g.contiguous()?.apply_op1(pool::AvgPool2dGrad {
+        kernel,
+        stride,
+        pad,
+        h,
+        w,
+    })?)
 }
 
 /// Average pooling of `x[N, C, H, W]` over the valid (unpadded) cells of each window.

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
 use super::{cpu_f32, dims4, op_err, out_size, Pad2d};
@@ -118,6 +118,49 @@ impl Geom {
     }
 }
 
+/// The max-pooling of every plane of `x` and, per output cell, the flat in-plane index of its
+/// winner (`NONE` for a window without a valid cell).
+fn max_pool_forward(x: &[f32], g: &Geom) -> (Vec<f32>, Vec<u32>) {
+    let (hw, ohw) = (g.hw(), g.ohw());
+    let mut y = vec![f32::NEG_INFINITY; g.n * g.c * ohw];
+    let mut idx = vec![NONE; y.len()];
+    if !y.is_empty() {
+        y.par_chunks_mut(ohw)
+            .zip(idx.par_chunks_mut(ohw))
+            .enumerate()
+            .for_each(|(plane, (yp, ip))| {
+                let xp = &x[plane * hw..(plane + 1) * hw];
+                for (oy, &(r0, r1)) in g.rows.iter().enumerate() {
+                    for (ox, &(c0, c1)) in g.cols.iter().enumerate() {
+                        // The largest key is the window's maximum, ties to the first cell.
+                        let best = if r1 - r0 == 2 && c1 - c0 == 2 {
+                            // The common 2×2 window, as a tree of maxima.
+                            let (a, b) = (r0 * g.w + c0, (r0 + 1) * g.w + c0);
+                            let key = |i: usize| max_key(xp[i], i as u32);
+                            key(a).max(key(a + 1)).max(key(b).max(key(b + 1)))
+                        } else {
+                            let mut best = 0u64;
+                            for iy in r0..r1 {
+                                let start = iy * g.w + c0;
+                                for (j, &v) in xp[start..iy * g.w + c1].iter().enumerate() {
+                                    best = best.max(max_key(v, (start + j) as u32));
+                                }
+                            }
+                            best
+                        };
+                        let o = oy * g.ow + ox;
+                        let i = !(best as u32);
+                        if let (true, Some(&v)) = (best != 0, xp.get(i as usize)) {
+                            ip[o] = i;
+                            yp[o] = v;
+                        }
+                    }
+                }
+            });
+    }
+    (y, idx)
+}
+
 /// `x[N, C, H, W] → y[N, C, OH, OW]`, the maximum over each window's valid cells; records the
 /// winner of each window for the backward pass.
 pub(super) struct MaxPool2d {
@@ -153,43 +196,7 @@ impl CustomOp1 for MaxPool2d {
             self.pad,
         )?;
         let x = cpu_f32(MAX, "input", s, l)?;
-        let (hw, ohw) = (g.hw(), g.ohw());
-        let mut y = vec![f32::NEG_INFINITY; g.n * g.c * ohw];
-        let mut idx = vec![NONE; y.len()];
-        if !y.is_empty() {
-            y.par_chunks_mut(ohw)
-                .zip(idx.par_chunks_mut(ohw))
-                .enumerate()
-                .for_each(|(plane, (yp, ip))| {
-                    let xp = &x[plane * hw..(plane + 1) * hw];
-                    for (oy, &(r0, r1)) in g.rows.iter().enumerate() {
-                        for (ox, &(c0, c1)) in g.cols.iter().enumerate() {
-                            // The largest key is the window's maximum, ties to the first cell.
-                            let best = if r1 - r0 == 2 && c1 - c0 == 2 {
-                                // The common 2×2 window, as a tree of maxima.
-                                let (a, b) = (r0 * g.w + c0, (r0 + 1) * g.w + c0);
-                                let key = |i: usize| max_key(xp[i], i as u32);
-                                key(a).max(key(a + 1)).max(key(b).max(key(b + 1)))
-                            } else {
-                                let mut best = 0u64;
-                                for iy in r0..r1 {
-                                    let start = iy * g.w + c0;
-                                    for (j, &v) in xp[start..iy * g.w + c1].iter().enumerate() {
-                                        best = best.max(max_key(v, (start + j) as u32));
-                                    }
-                                }
-                                best
-                            };
-                            let o = oy * g.ow + ox;
-                            let i = !(best as u32);
-                            if let (true, Some(&v)) = (best != 0, xp.get(i as usize)) {
-                                ip[o] = i;
-                                yp[o] = v;
-                            }
-                        }
-                    }
-                });
-        }
+        let (y, idx) = max_pool_forward(x, &g);
         // The op is built for this one call, so the cell is always empty here.
         let _ = self.argmax.set(Arc::new(idx));
         Ok((CpuStorage::F32(y), g.out_shape()))
@@ -243,20 +250,69 @@ impl CustomOp1 for MaxPool2dGrad {
                 self.argmax.len()
             )));
         }
-        let (hw, ohw) = (self.h * self.w, oh * ow);
-        let mut dx = vec![0f32; n * c * hw];
-        if !dx.is_empty() && ohw > 0 {
-            dx.par_chunks_mut(hw)
-                .zip(dy.par_chunks(ohw).zip(self.argmax.par_chunks(ohw)))
-                .for_each(|(dxp, (gp, ip))| {
-                    for (&g, &i) in gp.iter().zip(ip) {
-                        if let Some(d) = dxp.get_mut(i as usize) {
-                            *d += g;
-                        }
-                    }
-                });
-        }
+        let dx = max_pool_scatter(dy, &self.argmax, n * c, self.h * self.w, oh * ow);
         Ok((CpuStorage::F32(dx), Shape::from((n, c, self.h, self.w))))
+    }
+}
+
+/// `∂L/∂x` of max-pooling: each output gradient of `dy` (`planes` planes of `ohw` cells) added
+/// to its window's winner in a zeroed `[planes, hw]` buffer.
+fn max_pool_scatter(dy: &[f32], argmax: &[u32], planes: usize, hw: usize, ohw: usize) -> Vec<f32> {
+    let mut dx = vec![0f32; planes * hw];
+    if !dx.is_empty() && ohw > 0 {
+        dx.par_chunks_mut(hw)
+            .zip(dy.par_chunks(ohw).zip(argmax.par_chunks(ohw)))
+            .for_each(|(dxp, (gp, ip))| {
+                for (&g, &i) in gp.iter().zip(ip) {
+                    if let Some(d) = dxp.get_mut(i as usize) {
+                        *d += g;
+                    }
+                }
+            });
+    }
+    dx
+}
+
+/// `(x[N, C, H, W], g[N, C, OH, OW]) → ∂L/∂x`: the max-pool gradient with the winners found
+/// again from `x` — for callers that hold the layer's input but not the forward op (the
+/// relevance engine), without building an autograd graph. Not differentiable.
+pub(super) struct MaxPool2dGradFromInput {
+    pub(super) kernel: [usize; 2],
+    pub(super) stride: usize,
+    pub(super) pad: Pad2d,
+}
+
+impl CustomOp2 for MaxPool2dGradFromInput {
+    fn name(&self) -> &'static str {
+        MAX_GRAD
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let g = Geom::new(
+            MAX_GRAD,
+            dims4(MAX_GRAD, "input", l1)?,
+            self.kernel,
+            self.stride,
+            self.pad,
+        )?;
+        let dy_dims = dims4(MAX_GRAD, "output gradient", l2)?;
+        if dy_dims != g.out_dims() {
+            return Err(op_err(format!(
+                "{MAX_GRAD}: the output gradient {dy_dims:?} does not match the pooled shape {:?}",
+                g.out_dims()
+            )));
+        }
+        let x = cpu_f32(MAX_GRAD, "input", s1, l1)?;
+        let dy = cpu_f32(MAX_GRAD, "output gradient", s2, l2)?;
+        let (_, idx) = max_pool_forward(x, &g);
+        let dx = max_pool_scatter(dy, &idx, g.n * g.c, g.hw(), g.ohw());
+        Ok((CpuStorage::F32(dx), g.in_shape()))
     }
 }
 
@@ -327,12 +383,12 @@ impl CustomOp1 for AvgPool2d {
 
 /// `g[N, C, OH, OW] → ∂L/∂x[N, C, H, W]`: `g / count` to every valid cell of the window.
 /// Not differentiable.
-struct AvgPool2dGrad {
-    kernel: [usize; 2],
-    stride: usize,
-    pad: Pad2d,
-    h: usize,
-    w: usize,
+pub(super) struct AvgPool2dGrad {
+    pub(super) kernel: [usize; 2],
+    pub(super) stride: usize,
+    pub(super) pad: Pad2d,
+    pub(super) h: usize,
+    pub(super) w: usize,
 }
 
 impl CustomOp1 for AvgPool2dGrad {

@@ -53,8 +53,9 @@ impl CustomOp1 for Relu {
     }
 }
 
-/// `(g, y) → g · [y > 0]`. Not differentiable.
-struct ReluGrad;
+/// `(g, y) → g · [y > 0]` (`y` the ReLU's input or output: both are positive at the same
+/// cells). Not differentiable.
+pub(super) struct ReluGrad;
 
 impl CustomOp2 for ReluGrad {
     fn name(&self) -> &'static str {

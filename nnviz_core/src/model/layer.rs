@@ -524,6 +524,41 @@ fn pad_const(
     Ok(x)
 }
 
+/// The input gradient of a pooling layer at input `a` for the output gradient `g` through the
+/// fast CPU kernels, without an autograd graph; `None` when the layer is not a max- or average
+/// pooling or the kernels do not apply (other devices and dtypes, pooling kernels off).
+pub(crate) fn pool_grad_input(layer: &Layer, a: &Tensor, g: &Tensor) -> Result<Option<Tensor>> {
+    let (kernel, stride, padding, max) = match layer {
+        Layer::MaxPool2d {
+            kernel,
+            stride,
+            padding,
+        } => (*kernel, *stride, *padding, true),
+        Layer::AvgPool2d {
+            kernel,
+            stride,
+            padding,
+        } => (*kernel, *stride, *padding, false),
+        _ => return Ok(None),
+    };
+    if !(crate::kernels::switches().pool && crate::kernels::supports(&[a, g])) {
+        return Ok(None);
+    }
+    let (top, bottom, left, right, _, _) = window_geometry(a, [kernel, kernel], stride, padding)?;
+    let pad = crate::kernels::Pad2d {
+        top,
+        bottom,
+        left,
+        right,
+    };
+    let (_, _, h, w) = a.dims4()?;
+    Ok(Some(if max {
+        crate::kernels::max_pool2d_grad_input(a, g, [kernel, kernel], stride, pad)?
+    } else {
+        crate::kernels::avg_pool2d_grad_input(g, [kernel, kernel], stride, pad, (h, w))?
+    }))
+}
+
 /// Max-pooling; padded cells never win (they hold −∞).
 pub fn max_pool2d(x: &Tensor, kernel: usize, stride: usize, padding: Padding) -> Result<Tensor> {
     let (top, bottom, left, right, _, _) = window_geometry(x, [kernel, kernel], stride, padding)?;

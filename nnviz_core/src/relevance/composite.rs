@@ -166,6 +166,12 @@ impl Composite {
             .with(Selector::Kind(LayerKind::MaxPool2d), Rule::Proportional)
     }
 
+    /// The plain gradient at every layer: the chain rule, layer by layer ([`crate::grad::vjp`]
+    /// uses it on the CPU).
+    pub fn gradient() -> Composite {
+        Composite::new("gradient", Fallback::Gradient)
+    }
+
     /// Guided backpropagation (Springenberg et al. 2014): guided ReLUs, gradient elsewhere.
     pub fn guided_backprop() -> Composite {
         Composite::new("guided_backprop", Fallback::Gradient)

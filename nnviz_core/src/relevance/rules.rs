@@ -297,6 +297,9 @@ fn vjp_of(a: &Tensor, g: &Tensor, f: impl Fn(&Tensor) -> Result<Tensor>) -> Resu
 
 /// The layer's own vector–Jacobian product at `a`.
 fn layer_vjp(layer: &Layer, a: &Tensor, g: &Tensor) -> Result<Tensor> {
+    if let Some(d) = crate::model::layer::pool_grad_input(layer, a, g)? {
+        return Ok(d);
+    }
     vjp_of(a, g, |a| layer.forward(a))
 }
 
@@ -311,6 +314,15 @@ fn neg(t: &Tensor) -> Result<Tensor> {
 /// `1[t > 0]` in `t`'s dtype.
 fn step(t: &Tensor) -> Result<Tensor> {
     Ok(t.gt(0.0)?.to_dtype(t.dtype())?)
+}
+
+/// `r ⊙ 1[a > 0]`: one pass through the fast kernel on the CPU.
+fn gate(r: &Tensor, a: &Tensor) -> Result<Tensor> {
+    if crate::kernels::supports(&[r, a]) {
+        crate::kernels::relu_grad(r, a)
+    } else {
+        Ok((r * step(a)?)?)
+    }
 }
 
 /// Applies `rule` at one layer: the message at the layer's input from the one at its output.
@@ -443,9 +455,9 @@ fn alpha_beta(
 fn relu(rule: Rule, st: &Step, r: &Tensor) -> Result<Tensor> {
     Ok(match rule {
         Rule::Pass => r.clone(),
-        Rule::Gradient => (r * step(st.a)?)?,
-        Rule::DeconvRelu => r.relu()?,
-        Rule::GuidedRelu => (r.relu()? * step(st.a)?)?,
+        Rule::Gradient => gate(r, st.a)?,
+        Rule::DeconvRelu => crate::model::layer::relu(r)?,
+        Rule::GuidedRelu => gate(&crate::model::layer::relu(r)?, st.a)?,
         _ => {
             let (a0, y0) = reference(st)?;
             let da = (st.a - a0)?;
