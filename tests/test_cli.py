@@ -334,3 +334,44 @@ def test_evaluate_a_model_file(files, tmp_path):
           "evaluate:", "40×40", "28×28")
     fails(nnviz("evaluate", "--model", model, "--input", str(files / "x.npy"), "--images", "0",
                 "--out", str(tmp_path)), "--images")
+
+
+def test_bench_export_writes_what_it_computed(tmp_path):
+    # What scripts/compare_pytorch.py reads: the model, inputs, targets, logits, every method's
+    # result and the times (batch 2, one timed run: a few seconds).
+    out = tmp_path / "export"
+    r = nnviz("bench", "--device", "cpu", "--batch", "2", "--repeats", "1", "--export", str(out),
+              env={"RAYON_NUM_THREADS": "1"})
+    assert r.returncode == 0, r.stderr
+    timings = json.loads((out / "timings.json").read_text())
+    assert timings["batch"] == 2 and timings["threads"] == 1
+    shape, x = read_npy(out / "inputs.npy")
+    assert shape == [2, 1, 28, 28] and 0.0 <= min(x) and max(x) <= 1.0
+    shape, targets = read_npy(out / "targets.npy")
+    assert shape == [2] and all(0 <= t < 10 for t in targets)
+    shape, logits = read_npy(out / "logits.npy")
+    assert shape == [2, 10]
+    assert targets == [argmax(logits[i * 10:(i + 1) * 10]) for i in range(2)]
+    keys = [row["key"] for row in timings["rows"]]
+    assert keys[0] == "forward" and len(keys) == 15, keys
+    for row in timings["rows"]:
+        assert row["repeats"] == 1 and row["threads"] == 1 and row["median_ms"] > 0, row
+        if row["key"] == "forward":
+            assert row["file"] is None
+            continue
+        assert row["file"] == f"{row['key']}.npy" and row["tolerance"] in (1e-4, 5e-3), row
+        shape, values = read_npy(out / row["file"])
+        assert shape == [2, 1, 28, 28], (row["key"], shape)
+        assert all(math.isfinite(v) for v in values), row["key"]
+    # The model file is self-describing: nnviz reads it back, and so does a plain safetensors parser.
+    r = nnviz("info", str(out / "model.safetensors"))
+    assert r.returncode == 0, r.stderr
+    assert "conv1" in r.stdout and "fc4" in r.stdout
+    tensors, meta = read_safetensors(out / "model.safetensors")
+    assert tensors["conv1.weight"][0] == [32, 1, 3, 3] and tensors["fc3.weight"][0] == [1024, 3136]
+    assert json.loads(meta["nnviz.architecture"])["name"] == "reference"
+    # Errors: one line, before any work.
+    plain = tmp_path / "plain"
+    plain.write_text("x")
+    fails(nnviz("bench", "--device", "cpu", "--export", str(plain)), "plain", "not a directory")
+    fails(nnviz("bench", "--device", "both", "--export", str(out)), "--export", "--device cpu")

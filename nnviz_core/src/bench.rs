@@ -10,7 +10,12 @@
 //!
 //! Times are medians of `repeats` runs after one warm-up run; a GPU is synchronised before the
 //! clock stops. Compare times only when measured side by side in one run.
+//!
+//! [`export`] writes a run's network, inputs, explained classes, every method's result and the
+//! times to a directory (`nnviz bench --export DIR`), for `scripts/compare_pytorch.py` to
+//! recompute them with PyTorch, Captum and Zennit and compare.
 
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use candle_core::{Device, Tensor};
@@ -23,13 +28,17 @@ use crate::model::{LayerSpec, NetworkSpec, Padding};
 use crate::relevance::{Composite, Deconvnet, DeepLift, DeepTaylor, GuidedBackprop, Lrp, Rule};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 
-use crate::data::Dataset;
-use crate::{bail, Network, Result, Rng};
+use crate::data::npy::write_npy;
+use crate::data::{atomic_write, Dataset};
+use crate::{bail, Error, Network, Result, Rng};
 
 /// One benchmarked method: a name and the method with its benchmark settings.
 pub struct Case {
     /// Short name used in tables (`gradient`, `integrated gradients (50 steps)`, ...).
     pub name: &'static str,
+    /// ASCII identifier (`gradient`, `integrated_gradients`, ...): the file stem of the case's
+    /// result in an [`export`] directory.
+    pub key: &'static str,
     /// The method.
     pub method: Box<dyn Attribution>,
     /// The largest relative L2 difference accepted between two implementations of the same
@@ -50,8 +59,9 @@ pub const AGREEMENT_SAMPLED: f32 = 5e-3;
 
 /// Every attribution method of the crate, at the settings the anchor timings used.
 pub fn suite() -> Vec<Case> {
-    let case = |name, method: Box<dyn Attribution>| Case {
+    let case = |name, key, method: Box<dyn Attribution>| Case {
         name,
+        key,
         method,
         tolerance: if name.contains("(50 ") {
             AGREEMENT_SAMPLED
@@ -60,28 +70,41 @@ pub fn suite() -> Vec<Case> {
         },
     };
     vec![
-        case("gradient", Box::<Saliency>::default()),
-        case("input × gradient", Box::new(InputXGradient)),
+        case("gradient", "gradient", Box::<Saliency>::default()),
+        case(
+            "input × gradient",
+            "input_x_gradient",
+            Box::new(InputXGradient),
+        ),
         case(
             "integrated gradients (50 steps)",
+            "integrated_gradients",
             Box::<IntegratedGradients>::default(),
         ),
         case(
             "SmoothGrad (50 samples)",
+            "smooth_grad",
             Box::new(SmoothGrad::new(Saliency::default())),
         ),
-        case("guided backprop", Box::new(GuidedBackprop)),
-        case("deconvnet", Box::new(Deconvnet)),
+        case(
+            "guided backprop",
+            "guided_backprop",
+            Box::new(GuidedBackprop),
+        ),
+        case("deconvnet", "deconvnet", Box::new(Deconvnet)),
         case(
             "LRP-ε (0.25)",
+            "lrp_epsilon",
             Box::new(Lrp::new(Composite::uniform(Rule::Epsilon(0.25)))),
         ),
         case(
             "LRP z⁺",
+            "lrp_zplus",
             Box::new(Lrp::new(Composite::uniform(Rule::ZPlus))),
         ),
         case(
             "LRP α2β1",
+            "lrp_alpha2_beta1",
             Box::new(Lrp::new(Composite::uniform(Rule::AlphaBeta {
                 alpha: 2.0,
                 beta: 1.0,
@@ -89,13 +112,19 @@ pub fn suite() -> Vec<Case> {
         ),
         case(
             "LRP ε-plus composite",
+            "lrp_epsilon_plus",
             Box::new(Lrp::new(Composite::epsilon_plus(0.25))),
         ),
-        case("deep Taylor", Box::<DeepTaylor>::default()),
-        case("DeepLIFT rescale", Box::<DeepLift>::default()),
-        case("Grad-CAM (conv2)", Box::new(GradCam::new("conv2"))),
+        case("deep Taylor", "deep_taylor", Box::<DeepTaylor>::default()),
+        case("DeepLIFT rescale", "deep_lift", Box::<DeepLift>::default()),
+        case(
+            "Grad-CAM (conv2)",
+            "grad_cam",
+            Box::new(GradCam::new("conv2")),
+        ),
         case(
             "Grad-CAM++ (conv2)",
+            "grad_cam_pp",
             Box::new(GradCamPlusPlus::new("conv2")),
         ),
     ]
@@ -182,10 +211,25 @@ pub fn time<T>(
 /// One row of a benchmark: what was timed, its time, and (for methods) its result on the CPU.
 pub struct Row {
     pub name: String,
+    /// ASCII identifier: the case's [`Case::key`], `forward` or `training`.
+    pub key: String,
     pub timing: Timing,
     pub result: Option<Tensor>,
     /// The method's [`Case::tolerance`].
     pub tolerance: Option<f32>,
+}
+
+/// Everything one benchmark run used and computed: the network, the inputs, the explained
+/// classes, the logits and the rows (see [`measure`]).
+pub struct Measurement {
+    pub net: Network,
+    /// The batch, `[N, 1, 28, 28]`, on the benchmarked device.
+    pub x: Tensor,
+    /// The explained class of every image (the predicted one).
+    pub classes: Vec<usize>,
+    /// The logits at `x`, `[N, 10]`, on the CPU.
+    pub logits: Tensor,
+    pub rows: Vec<Row>,
 }
 
 /// Times the forward pass, every method of [`suite`] and `train_batches` training steps on
@@ -197,12 +241,26 @@ pub fn run(
     repeats: usize,
     train_batches: usize,
 ) -> Result<Vec<Row>> {
+    Ok(measure(data, device, batch, repeats, train_batches)?.rows)
+}
+
+/// [`run`], keeping the network, inputs, classes and logits (what [`export`] writes).
+pub fn measure(
+    data: &Dataset,
+    device: &Device,
+    batch: usize,
+    repeats: usize,
+    train_batches: usize,
+) -> Result<Measurement> {
     let (net, x) = workload(data, batch, device)?;
-    let target = Target::predicted().fixed_at(&net, &x)?;
+    let logits = net.forward(&x)?;
+    let classes = Target::predicted().resolve(&logits)?;
+    let target = Target::classes(classes.clone());
     let mut rows = Vec::new();
     let (_, timing) = time(device, repeats, || net.forward(&x))?;
     rows.push(Row {
         name: "forward only".into(),
+        key: "forward".into(),
         timing,
         result: None,
         tolerance: None,
@@ -217,6 +275,7 @@ pub fn run(
         let (a, timing) = time(device, reps, || case.method.attribute(&net, &x, &target))?;
         rows.push(Row {
             name: case.name.into(),
+            key: case.key.into(),
             timing,
             result: Some(a.to_device(&Device::Cpu)?),
             tolerance: Some(case.tolerance),
@@ -226,12 +285,99 @@ pub fn run(
         let timing = time_training(data, device, train_batches)?;
         rows.push(Row {
             name: format!("training, {train_batches} Adam steps of 100"),
+            key: "training".into(),
             timing,
             result: None,
             tolerance: None,
         });
     }
-    Ok(rows)
+    Ok(Measurement {
+        net,
+        x,
+        classes,
+        logits: logits.to_device(&Device::Cpu)?,
+        rows,
+    })
+}
+
+/// Fails unless `dir` is a directory or does not exist yet (checked before a long run).
+pub fn check_export_dir(dir: &Path) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        bail!(
+            "bench: export directory {} exists and is not a directory",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// Writes what a benchmark run computed to the directory `dir` (created if missing), so that
+/// another implementation can recompute it from the same network and inputs and compare (the
+/// PyTorch/Captum/Zennit comparison, `scripts/compare_pytorch.py`):
+///
+/// * `model.safetensors`: the network ([`Network::save`]: PyTorch names and layouts, the
+///   architecture in the metadata);
+/// * `inputs.npy` (float32 `[N, 1, 28, 28]`), `targets.npy` (int64 `[N]`, the explained
+///   classes), `logits.npy` (float32 `[N, 10]`);
+/// * `<key>.npy` for every method row: its result (float32, the input's shape; `[N, 1, 28, 28]`
+///   for the CAM methods);
+/// * `timings.json`: `{"device", "batch", "threads", "rows": [{"key", "name", "median_ms",
+///   "repeats", "threads", "tolerance", "file"}]}`; `threads` is rayon's
+///   `current_num_threads()` (`RAYON_NUM_THREADS`), `file` null for rows without a result.
+///
+/// Every file is written atomically. Returns the paths written.
+pub fn export(dir: &Path, m: &Measurement) -> Result<Vec<PathBuf>> {
+    check_export_dir(dir)?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("creating export directory", dir, e))?;
+    let cpu = Device::Cpu;
+    let mut written = Vec::new();
+    let mut npy = |name: &str, t: &Tensor| -> Result<()> {
+        let path = dir.join(name);
+        write_npy(&path, &t.to_device(&cpu)?)?;
+        written.push(path);
+        Ok(())
+    };
+    npy("inputs.npy", &m.x)?;
+    let targets: Vec<i64> = m.classes.iter().map(|&c| c as i64).collect();
+    npy("targets.npy", &Tensor::new(targets, &cpu)?)?;
+    npy("logits.npy", &m.logits)?;
+    let threads = rayon::current_num_threads();
+    let mut rows = Vec::with_capacity(m.rows.len());
+    for r in &m.rows {
+        let file = match &r.result {
+            Some(t) => {
+                let name = format!("{}.npy", r.key);
+                npy(&name, t)?;
+                Some(name)
+            }
+            None => None,
+        };
+        rows.push(serde_json::json!({
+            "key": r.key,
+            "name": r.name,
+            "median_ms": r.timing.median_ms,
+            "repeats": r.timing.repeats,
+            "threads": threads,
+            // via the decimal text, so that 1e-4 reads 0.0001 and not f32's 9.99999974e-5
+            "tolerance": r.tolerance.map(|t| t.to_string().parse::<f64>().unwrap_or(t as f64)),
+            "file": file,
+        }));
+    }
+    let model = dir.join("model.safetensors");
+    m.net.save(&model)?;
+    written.push(model);
+    let json = serde_json::json!({
+        "device": crate::describe_device(&m.x.device().clone()),
+        "batch": m.x.dim(0)?,
+        "threads": threads,
+        "rows": rows,
+    });
+    let text = serde_json::to_string_pretty(&json)
+        .map_err(|e| Error::invalid(format!("bench: timings as JSON: {e}")))?;
+    let path = dir.join("timings.json");
+    atomic_write(&path, text.as_bytes())?;
+    written.push(path);
+    Ok(written)
 }
 
 /// Times `steps` Adam steps (batch 100, cross-entropy) of the reference CNN on `device`: the

@@ -60,3 +60,80 @@ fn run_times_every_method_and_a_cpu_to_cpu_comparison_agrees_exactly() {
     let (net, x) = workload(&data, 3, &Device::Cpu).unwrap();
     assert_eq!(net.forward(&x).unwrap().dims(), &[3, 10]);
 }
+
+#[test]
+fn case_keys_are_unique_file_stems() {
+    let keys: Vec<&str> = suite().iter().map(|c| c.key).collect();
+    for k in &keys {
+        assert!(
+            !k.is_empty()
+                && k.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+            "{k}"
+        );
+        assert_eq!(keys.iter().filter(|j| j == &k).count(), 1, "{k}");
+    }
+}
+
+#[test]
+fn export_writes_what_the_run_computed_and_it_reads_back() {
+    use crate::data::npy::read_npy;
+    let data = Dataset::mnist().unwrap();
+    let m = measure(&data, &Device::Cpu, 3, 1, 0).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let files = export(&out, &m).unwrap();
+    // inputs, targets, logits, one file per method, the model and timings.json
+    assert_eq!(files.len(), 3 + suite().len() + 2);
+    assert!(files.iter().all(|f| f.is_file()), "{files:?}");
+
+    let x = read_npy(out.join("inputs.npy")).unwrap();
+    assert_eq!(x.dims(), &[3, 1, 28, 28]);
+    assert_eq!(difference(&x, &m.x).unwrap().0, 0.0);
+    let t = read_npy(out.join("targets.npy")).unwrap();
+    assert_eq!(t.dtype(), candle_core::DType::I64);
+    let t: Vec<usize> = t
+        .to_vec1::<i64>()
+        .unwrap()
+        .iter()
+        .map(|&c| c as usize)
+        .collect();
+    assert_eq!(t, m.classes);
+
+    // The saved network alone reproduces the logits.
+    let net = crate::model::io::load_file(out.join("model.safetensors"), &Device::Cpu)
+        .unwrap()
+        .network;
+    assert_eq!(net.spec().unwrap(), reference_cnn());
+    let logits = read_npy(out.join("logits.npy")).unwrap();
+    assert_eq!(
+        difference(&net.forward(&x).unwrap(), &logits).unwrap().0,
+        0.0
+    );
+
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("timings.json")).unwrap()).unwrap();
+    let rows = json["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), m.rows.len());
+    assert_eq!(json["batch"], 3);
+    for (row, r) in rows.iter().zip(&m.rows) {
+        assert_eq!(row["key"], r.key.as_str());
+        assert_eq!(row["repeats"], r.timing.repeats);
+        assert_eq!(row["threads"], rayon::current_num_threads());
+        match &r.result {
+            Some(a) => {
+                let f = out.join(row["file"].as_str().unwrap());
+                let b = read_npy(f).unwrap();
+                assert_eq!(b.dims(), a.dims());
+                assert_eq!(difference(&b, a).unwrap().0, 0.0, "{}", r.key);
+            }
+            None => assert!(row["file"].is_null()),
+        }
+    }
+
+    // A file where the directory should be is refused, naming it.
+    let file = dir.path().join("plain");
+    std::fs::write(&file, b"x").unwrap();
+    let e = export(&file, &m).unwrap_err().to_string();
+    assert!(e.contains("plain") && e.contains("not a directory"), "{e}");
+}

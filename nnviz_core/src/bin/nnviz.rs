@@ -127,6 +127,10 @@ enum Command {
         /// (comma-separated ids, e.g. C,D0,D1,E,F), as the zoo trains them.
         #[arg(long, value_delimiter = ',')]
         epochs: Vec<String>,
+        /// Write the model, inputs, targets, logits, every method's result (.npy) and the times
+        /// (timings.json) to this directory, for scripts/compare_pytorch.py (one device only).
+        #[arg(long, value_name = "DIR")]
+        export: Option<PathBuf>,
     },
     /// Check the GPU build on a GPU: every method on CUDA and on the CPU with the same weights
     /// and inputs, their agreement (fails when a method differs by more than its tolerance,
@@ -266,7 +270,15 @@ fn run(cli: Cli) -> Result<()> {
             grid,
             cols,
         } => render(&file, &out, grid, cols)?,
-        Command::Bench { device, epochs, .. } if !epochs.is_empty() => {
+        Command::Bench {
+            device,
+            epochs,
+            export,
+            ..
+        } if !epochs.is_empty() => {
+            if export.is_some() {
+                bail!("bench: --export writes the methods' results; it does not combine with --epochs");
+            }
             let d = match device.as_str() {
                 "cpu" => Device::Cpu,
                 "cuda" => cuda()?,
@@ -289,8 +301,15 @@ fn run(cli: Cli) -> Result<()> {
             batch,
             repeats,
             train_steps,
+            export,
             ..
         } => {
+            if export.is_some() && device == "both" {
+                bail!("bench: --export writes one device's results; use --device cpu or cuda");
+            }
+            if let Some(dir) = &export {
+                bench::check_export_dir(dir)?;
+            }
             let data = nnviz_core::data::Dataset::mnist()?;
             let cpu = Device::Cpu;
             match device.as_str() {
@@ -298,8 +317,12 @@ fn run(cli: Cli) -> Result<()> {
                     let d = if device == "cpu" { cpu } else { cuda()? };
                     let name = nnviz_core::describe_device(&d);
                     println!("nnviz bench: reference CNN, batch {batch}, {name}\n");
-                    let rows = bench::run(&data, &d, batch, repeats, train_steps)?;
-                    print!("{}", bench::table(&name, &rows));
+                    let m = bench::measure(&data, &d, batch, repeats, train_steps)?;
+                    print!("{}", bench::table(&name, &m.rows));
+                    if let Some(dir) = export {
+                        let files = bench::export(&dir, &m)?;
+                        println!("\nwrote {} files to {}", files.len(), dir.display());
+                    }
                 }
                 "both" => {
                     let gpu = cuda()?;
