@@ -375,3 +375,4 @@ def test_bench_export_writes_what_it_computed(tmp_path):
     plain.write_text("x")
     fails(nnviz("bench", "--device", "cpu", "--export", str(plain)), "plain", "not a directory")
     fails(nnviz("bench", "--device", "both", "--export", str(out)), "--export", "--device cpu")
+    fails(nnviz("bench", "--epochs", "C", "--export", str(out)), "--export", "--epochs")
