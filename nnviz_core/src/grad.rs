@@ -3,6 +3,7 @@
 use candle_core::{Tensor, Var};
 
 use crate::attribution::Target;
+use crate::model::Trace;
 use crate::relevance::Composite;
 use crate::{Error, Network, Result};
 
@@ -53,9 +54,9 @@ fn params_on_cpu(net: &Network) -> bool {
         .all(|(_, t)| crate::kernels::supports(&[t]))
 }
 
-/// [`vjp`] as the gradient rule of the relevance engine at every layer.
-fn vjp_by_layers(net: &Network, x: &Tensor, target: &Target) -> Result<InputGradient> {
-    let trace = net.forward_trace(&x.detach())?;
+/// `∂s/∂logits` (through candle's autograd, so every [`Target`] score works), the scores and
+/// the logits of a forward trace.
+fn top_message(trace: &Trace, target: &Target) -> Result<(Tensor, Tensor, Tensor)> {
     let logits = trace
         .activations
         .last()
@@ -71,11 +72,18 @@ fn vjp_by_layers(net: &Network, x: &Tensor, target: &Target) -> Result<InputGrad
             ))
         }
     };
+    Ok((top, score.detach(), logits))
+}
+
+/// [`vjp`] as the gradient rule of the relevance engine at every layer.
+fn vjp_by_layers(net: &Network, x: &Tensor, target: &Target) -> Result<InputGradient> {
+    let trace = net.forward_trace(&x.detach())?;
+    let (top, score, logits) = top_message(&trace, target)?;
     let plan = Composite::gradient().resolve(net)?;
     let mut messages = crate::relevance::propagate(net, &plan, &trace, None, top)?;
     Ok(InputGradient {
         grad: messages.swap_remove(0),
-        score: score.detach(),
+        score,
         logits,
     })
 }
@@ -111,6 +119,18 @@ pub fn layer_vjp(
         )));
     }
     net.check_input(x)?;
+    if crate::kernels::switches().conv && crate::kernels::supports(&[x]) && params_on_cpu(net) {
+        // As in `vjp`: the gradient rule layer by layer instead of candle's autograd graph.
+        let trace = net.forward_trace(&x.detach())?;
+        let (top, score, logits) = top_message(&trace, target)?;
+        let grad = crate::relevance::gradient_at_layer(net, &trace, top, layer)?;
+        return Ok(LayerGradient {
+            activation: trace.activations[layer + 1].clone(),
+            grad,
+            score,
+            logits,
+        });
+    }
     let a = net.forward_range(x, 0..layer + 1)?.detach();
     let av = Var::from_tensor(&a)?;
     let logits = net.forward_range(av.as_tensor(), layer + 1..n_layers)?;

@@ -61,7 +61,8 @@ pub fn device() -> candle_core::Device {
 pub fn describe_device(device: &candle_core::Device) -> String {
     match device.location() {
         candle_core::DeviceLocation::Cpu => {
-            format!("CPU ({} threads)", rayon::current_num_threads())
+            let n = rayon::current_num_threads();
+            format!("CPU ({n} thread{})", if n == 1 { "" } else { "s" })
         }
         candle_core::DeviceLocation::Cuda { gpu_id } => format!("CUDA GPU {gpu_id}"),
         candle_core::DeviceLocation::Metal { gpu_id } => format!("Metal GPU {gpu_id}"),

@@ -101,6 +101,40 @@ pub fn propagate(
     Ok(messages)
 }
 
+/// The plain gradient of the starting message `top` (at the network's output) with respect to
+/// the output of layer `layer`, by the gradient rule at every layer above it, over a forward
+/// `trace` of `net` ([`crate::grad::layer_vjp`] uses it on the CPU).
+pub(crate) fn gradient_at_layer(
+    net: &Network,
+    trace: &Trace,
+    top: Tensor,
+    layer: usize,
+) -> Result<Tensor> {
+    let n = net.layers.len();
+    if layer >= n || trace.activations.len() != n + 1 {
+        bail!(
+            "gradient_at_layer: layer {layer} of a network of {n} layers, a trace of {} activations",
+            trace.activations.len()
+        );
+    }
+    let mut r = top;
+    for i in (layer + 1..n).rev() {
+        let step = Step {
+            layer: &net.layers[i].layer,
+            a: &trace.activations[i],
+            y: &trace.activations[i + 1],
+            reference: None,
+        };
+        r = apply(Rule::Gradient, &step, &r).map_err(|e| {
+            Error::invalid(format!(
+                "gradient_at_layer: layer {i} ({}): {e}",
+                net.layers[i].name
+            ))
+        })?;
+    }
+    Ok(r)
+}
+
 /// Everything one modified backward pass produced.
 #[derive(Debug, Clone)]
 pub struct Relevances {
