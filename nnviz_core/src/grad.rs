@@ -4,7 +4,6 @@ use candle_core::{Tensor, Var};
 
 use crate::attribution::Target;
 use crate::model::Trace;
-use crate::relevance::Composite;
 use crate::{Error, Network, Result};
 
 /// The gradient of the target score with respect to the input, per example.
@@ -22,15 +21,22 @@ pub struct InputGradient {
 /// interact in evaluation mode, row `n` of the result is `∂ s_n / ∂ x_n`.
 ///
 /// On the CPU with the fast kernels on (`f32`, [`crate::kernels::switches`]), the backward pass
-/// is the relevance engine's with the gradient rule at every layer
-/// ([`crate::relevance::propagate`]): the same chain rule, layer by layer, without candle's
+/// is the relevance engine's with the gradient rule at every layer (the rules of
+/// [`crate::relevance`]): the same chain rule, layer by layer, without candle's
 /// autograd graph — whose bookkeeping (a zero buffer and an addition per node) cost as much as
 /// the arithmetic. Only `∂s/∂logits` goes through candle's autograd, so every [`Target`] score
 /// works. Elsewhere (CUDA, other dtypes, kernels off) candle's autograd does the whole pass; the
 /// two agree to rounding (`tests/device_paths.rs`).
 pub fn vjp(net: &Network, x: &Tensor, target: &Target) -> Result<InputGradient> {
-    if crate::kernels::switches().conv && crate::kernels::supports(&[x]) && params_on_cpu(net) {
-        return vjp_by_layers(net, x, target);
+    if by_layers(net, x) {
+        let trace = net.forward_trace(&x.detach())?;
+        let (top, score, logits) = top_message(&trace, target)?;
+        let grad = crate::relevance::gradient_below(net, &trace, top, 0)?;
+        return Ok(InputGradient {
+            grad,
+            score,
+            logits,
+        });
     }
     let xv = Var::from_tensor(&x.detach())?;
     let logits = net.forward(xv.as_tensor())?;
@@ -47,11 +53,15 @@ pub fn vjp(net: &Network, x: &Tensor, target: &Target) -> Result<InputGradient> 
     })
 }
 
-/// Whether every parameter of `net` is an `f32` tensor on the CPU.
-fn params_on_cpu(net: &Network) -> bool {
-    net.parameters()
-        .iter()
-        .all(|(_, t)| crate::kernels::supports(&[t]))
+/// Whether the gradient is taken layer by layer (the fast kernels are on and `x` and every
+/// parameter of `net` are `f32` tensors on the CPU) rather than by candle's autograd.
+fn by_layers(net: &Network, x: &Tensor) -> bool {
+    crate::kernels::switches().conv
+        && crate::kernels::supports(&[x])
+        && net
+            .parameters()
+            .iter()
+            .all(|(_, t)| crate::kernels::supports(&[t]))
 }
 
 /// `∂s/∂logits` (through candle's autograd, so every [`Target`] score works), the scores and
@@ -73,19 +83,6 @@ fn top_message(trace: &Trace, target: &Target) -> Result<(Tensor, Tensor, Tensor
         }
     };
     Ok((top, score.detach(), logits))
-}
-
-/// [`vjp`] as the gradient rule of the relevance engine at every layer.
-fn vjp_by_layers(net: &Network, x: &Tensor, target: &Target) -> Result<InputGradient> {
-    let trace = net.forward_trace(&x.detach())?;
-    let (top, score, logits) = top_message(&trace, target)?;
-    let plan = Composite::gradient().resolve(net)?;
-    let mut messages = crate::relevance::propagate(net, &plan, &trace, None, top)?;
-    Ok(InputGradient {
-        grad: messages.swap_remove(0),
-        score,
-        logits,
-    })
 }
 
 /// The gradient of the target score with respect to one layer's output, per example.
@@ -119,11 +116,11 @@ pub fn layer_vjp(
         )));
     }
     net.check_input(x)?;
-    if crate::kernels::switches().conv && crate::kernels::supports(&[x]) && params_on_cpu(net) {
+    if by_layers(net, x) {
         // As in `vjp`: the gradient rule layer by layer instead of candle's autograd graph.
         let trace = net.forward_trace(&x.detach())?;
         let (top, score, logits) = top_message(&trace, target)?;
-        let grad = crate::relevance::gradient_at_layer(net, &trace, top, layer)?;
+        let grad = crate::relevance::gradient_below(net, &trace, top, layer + 1)?;
         return Ok(LayerGradient {
             activation: trace.activations[layer + 1].clone(),
             grad,

@@ -166,8 +166,8 @@ impl Composite {
             .with(Selector::Kind(LayerKind::MaxPool2d), Rule::Proportional)
     }
 
-    /// The plain gradient at every layer: the chain rule, layer by layer ([`crate::grad::vjp`]
-    /// uses it on the CPU).
+    /// The plain gradient at every layer: the chain rule, layer by layer (what
+    /// [`crate::grad::vjp`] computes).
     pub fn gradient() -> Composite {
         Composite::new("gradient", Fallback::Gradient)
     }

@@ -80,57 +80,60 @@ pub fn propagate(
     }
     let mut messages = vec![top];
     for i in (0..n).rev() {
-        let step = Step {
-            layer: &net.layers[i].layer,
-            a: &trace.activations[i],
-            y: &trace.activations[i + 1],
-            reference: reference.map(|t| (&t.activations[i], &t.activations[i + 1])),
-        };
         let r = messages
             .last()
             .ok_or_else(|| Error::invalid("propagate: no message"))?;
-        let next = apply(plan.steps[i].rule, &step, r).map_err(|e| {
-            Error::invalid(format!(
-                "propagate: layer {i} ({}, rule {}): {e}",
-                net.layers[i].name, plan.steps[i].rule
-            ))
-        })?;
+        let next = back_through(net, i, plan.steps[i].rule, trace, reference, r)?;
         messages.push(next);
     }
     messages.reverse();
     Ok(messages)
 }
 
+/// The message at the input of layer `i` from the message `r` at its output, by `rule`; errors
+/// name the layer and the rule.
+fn back_through(
+    net: &Network,
+    i: usize,
+    rule: Rule,
+    trace: &Trace,
+    reference: Option<&Trace>,
+    r: &Tensor,
+) -> Result<Tensor> {
+    let step = Step {
+        layer: &net.layers[i].layer,
+        a: &trace.activations[i],
+        y: &trace.activations[i + 1],
+        reference: reference.map(|t| (&t.activations[i], &t.activations[i + 1])),
+    };
+    apply(rule, &step, r).map_err(|e| {
+        Error::invalid(format!(
+            "propagate: layer {i} ({}, rule {rule}): {e}",
+            net.layers[i].name
+        ))
+    })
+}
+
 /// The plain gradient of the starting message `top` (at the network's output) with respect to
-/// the output of layer `layer`, by the gradient rule at every layer above it, over a forward
-/// `trace` of `net` ([`crate::grad::layer_vjp`] uses it on the CPU).
-pub(crate) fn gradient_at_layer(
+/// the activation at layer boundary `stop` of a forward `trace` of `net` (0: the input, `i + 1`:
+/// the output of layer `i`), by the gradient rule at every layer above it. Keeps only the
+/// current message ([`crate::grad::vjp`] and [`crate::grad::layer_vjp`] use it on the CPU).
+pub(crate) fn gradient_below(
     net: &Network,
     trace: &Trace,
     top: Tensor,
-    layer: usize,
+    stop: usize,
 ) -> Result<Tensor> {
     let n = net.layers.len();
-    if layer >= n || trace.activations.len() != n + 1 {
+    if stop > n || trace.activations.len() != n + 1 {
         bail!(
-            "gradient_at_layer: layer {layer} of a network of {n} layers, a trace of {} activations",
+            "gradient_below: boundary {stop} of a network of {n} layers, a trace of {} activations",
             trace.activations.len()
         );
     }
     let mut r = top;
-    for i in (layer + 1..n).rev() {
-        let step = Step {
-            layer: &net.layers[i].layer,
-            a: &trace.activations[i],
-            y: &trace.activations[i + 1],
-            reference: None,
-        };
-        r = apply(Rule::Gradient, &step, &r).map_err(|e| {
-            Error::invalid(format!(
-                "gradient_at_layer: layer {i} ({}): {e}",
-                net.layers[i].name
-            ))
-        })?;
+    for i in (stop..n).rev() {
+        r = back_through(net, i, Rule::Gradient, trace, None, &r)?;
     }
     Ok(r)
 }
