@@ -1,28 +1,83 @@
-//! The CPU kernels (src/kernels) against candle's own ops, which are what a GPU runs: every
-//! method of the benchmark suite must give the same result on MNIST digits either way.
+//! The CPU kernels (src/kernels) against candle's own ops (`model::layer::portable`, candle's
+//! autograd), which are what a GPU runs: with every kernel switched off ([`Switches::OFF`]) a CPU
+//! run takes the GPU's code path, so these tests check that path without a GPU.
 //! A first run on an H200 found gradients 77 % apart here: max-pool ties (a constant background
 //! makes whole windows equal) went to the first cell on the CPU and were shared on the candle
-//! path. Its own binary, because the kernel switches are global.
+//! path. Its own binary, because the kernel switches are global; the tests here take turns.
+
+use std::sync::Mutex;
 
 use nnviz_core::bench;
-use nnviz_core::candle::Device;
+use nnviz_core::candle::{Device, Tensor};
+use nnviz_core::candle_nn::loss::cross_entropy;
 use nnviz_core::data::Dataset;
+use nnviz_core::grad;
 use nnviz_core::kernels::{self, Switches};
+use nnviz_core::zoo;
+use nnviz_core::Target;
+
+static SWITCHES: Mutex<()> = Mutex::new(());
+
+/// `f` with the kernels on, then with them off (the GPU's path); the switches end on.
+fn both_paths<T>(mut f: impl FnMut() -> T) -> (T, T) {
+    let _turn = SWITCHES.lock().unwrap_or_else(|e| e.into_inner());
+    kernels::set_switches(Switches::ON);
+    let on = f();
+    kernels::set_switches(Switches::OFF);
+    let off = f();
+    kernels::set_switches(Switches::ON);
+    (on, off)
+}
 
 #[test]
 fn every_method_agrees_between_the_cpu_kernels_and_candles_ops() {
     let data = Dataset::mnist().unwrap();
-    let with_kernels = bench::run(&data, &Device::Cpu, 10, 1, 0).unwrap();
-    kernels::set_switches(Switches {
-        conv: false,
-        pool: false,
-    });
-    let with_candle = bench::run(&data, &Device::Cpu, 10, 1, 0).unwrap();
-    kernels::set_switches(Switches {
-        conv: true,
-        pool: true,
-    });
+    let (with_kernels, with_candle) =
+        both_paths(|| bench::run(&data, &Device::Cpu, 10, 1, 0).unwrap());
     let table = bench::comparison_table("kernels", &with_kernels, "candle", &with_candle).unwrap();
     let bad = bench::disagreements(&with_kernels, &with_candle).unwrap();
     assert!(bad.is_empty(), "{bad:?}\n{table}");
+}
+
+#[test]
+fn every_zoo_architecture_trains_and_explains_alike_on_both_paths() {
+    // Logits, every parameter's gradient of the training loss and the input gradient of the
+    // predicted class, for each zoo architecture (deterministic initial weights, 16 digits,
+    // centred on a blank 40×40 canvas for the cluttered-MNIST models).
+    let data = Dataset::mnist().unwrap();
+    let x = data.train_x.narrow(0, 0, 16).unwrap();
+    let y = data.train_y.narrow(0, 0, 16).unwrap();
+    for name in zoo::NAMES {
+        let run = || -> Vec<(String, Tensor)> {
+            let mut net = zoo::untrained(name).unwrap();
+            let side = net.input[1];
+            let (before, after) = ((side - 28) / 2, side - 28 - (side - 28) / 2);
+            let x = x
+                .pad_with_zeros(2, before, after)
+                .and_then(|x| x.pad_with_zeros(3, before, after))
+                .unwrap();
+            let vars = net.make_trainable().unwrap();
+            let logits = net.forward(&x).unwrap();
+            let grads = cross_entropy(&logits, &y).unwrap().backward().unwrap();
+            let mut out = vec![("logits".to_string(), logits.detach())];
+            for ((param, _), var) in net.parameters().into_iter().zip(&vars) {
+                let g = grads
+                    .get(var.as_tensor())
+                    .unwrap_or_else(|| panic!("{name} {param}"));
+                out.push((format!("∂loss/∂{param}"), g.clone()));
+            }
+            let ig = grad::vjp(&net, &x, &Target::predicted()).unwrap();
+            out.push(("∂logit/∂x".to_string(), ig.grad));
+            out
+        };
+        let (on, off) = both_paths(run);
+        assert_eq!(on.len(), off.len(), "{name}");
+        for ((what, a), (_, b)) in on.iter().zip(&off) {
+            let (max, rel) = bench::difference(a, b).unwrap();
+            assert!(
+                rel <= 1e-4,
+                "{name} {what}: relative L2 {rel:.2e} (max {max:.2e}) between the kernels and candle's ops"
+            );
+        }
+    }
 }

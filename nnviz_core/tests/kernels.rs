@@ -242,6 +242,57 @@ fn conv2d_matches_direct_loops_forward_and_both_gradients() {
     }
 }
 
+fn explicit(pad: Pad2d) -> Padding {
+    Padding::Explicit {
+        top: pad.top,
+        bottom: pad.bottom,
+        left: pad.left,
+        right: pad.right,
+    }
+}
+
+/// Gradients of `sum(y ⊙ g)` for the given variables.
+fn grads_of(y: &Tensor, g: &Tensor, vars: &[&Var]) -> Vec<Tensor> {
+    let grads = (y * g).unwrap().sum_all().unwrap().backward().unwrap();
+    vars.iter()
+        .map(|v| grads.get(v.as_tensor()).expect("a gradient").clone())
+        .collect()
+}
+
+#[test]
+fn portable_conv2d_matches_direct_loops_forward_and_both_gradients() {
+    // candle's own ops, what a GPU runs: the same numbers as the kernel, including strides that
+    // leave trailing cells unread after padding (where candle's conv backward alone returns an
+    // input gradient of the wrong size: "3x3 stride 3 pad 1").
+    let mut rng = Rng::new(17);
+    for (name, p) in conv_cases() {
+        let (oh, ow) = p.out();
+        let xv = random(&mut rng, p.n * p.c * p.h * p.w);
+        let wv = random(&mut rng, p.o * p.c * p.kh * p.kw);
+        let gv = random(&mut rng, p.n * p.o * oh * ow);
+        let x = Var::from_tensor(&tensor(&xv, &[p.n, p.c, p.h, p.w])).unwrap();
+        let w = Var::from_tensor(&tensor(&wv, &[p.o, p.c, p.kh, p.kw])).unwrap();
+        let y = layer::portable::conv2d(x.as_tensor(), w.as_tensor(), None, p.s, explicit(p.pad))
+            .unwrap();
+        assert_eq!(y.dims(), &[p.n, p.o, oh, ow], "{name}: output shape");
+        let (ry, rdx, rdw) = p.reference(&xv, &wv, &gv);
+        assert_rel(&format!("{name}: portable forward"), &flat(&y), &ry);
+        let g = grads_of(&y, &tensor(&gv, &[p.n, p.o, oh, ow]), &[&x, &w]);
+        assert_eq!(g[0].dims(), x.dims(), "{name}: input gradient shape");
+        assert_eq!(g[1].dims(), w.dims(), "{name}: kernel gradient shape");
+        assert_rel(
+            &format!("{name}: portable input gradient"),
+            &flat(&g[0]),
+            &rdx,
+        );
+        assert_rel(
+            &format!("{name}: portable kernel gradient"),
+            &flat(&g[1]),
+            &rdw,
+        );
+    }
+}
+
 #[test]
 fn layer_conv2d_dispatches_to_the_kernel_with_same_padding() {
     // Through `layer::conv2d` (Padding::Same resolved there, bias added by candle).
@@ -405,6 +456,13 @@ fn relu_gradient_is_blocked_at_zero_on_both_paths() {
             let twos = tensor(&[2.0; 8], &[2, 4]);
             let direct = flat(&kernels::relu_grad(&twos, x.as_tensor()).unwrap());
             assert_eq!(direct, want_g, "relu_grad");
+            // The portable versions (what a GPU runs) on f32.
+            let y = layer::portable::relu(x.as_tensor()).unwrap();
+            assert_eq!(flat(&y), want_y, "portable relu");
+            let grads = (y * 2.0).unwrap().sum_all().unwrap().backward().unwrap();
+            assert_eq!(flat(grads.get(x.as_tensor()).unwrap()), want_g);
+            let direct = layer::portable::relu_grad(&twos, x.as_tensor()).unwrap();
+            assert_eq!(flat(&direct), want_g, "portable relu_grad");
         }
     }
 }
@@ -734,6 +792,70 @@ fn max_pool_ties_go_to_the_first_cell_and_padding_never_wins() {
 }
 
 #[test]
+fn portable_pooling_matches_direct_loops_and_routes_to_one_winner() {
+    // candle's own ops, what a GPU runs: overlapping windows, VALID windows leaving trailing
+    // cells and explicit padding differentiate exactly as the kernels do (candle's own pooling
+    // backward shares ties, needs kernel = stride and misroutes trailing cells).
+    let mut rng = Rng::new(18);
+    let mut cases = pool_cases();
+    cases.push((
+        "2x2 stride 1 padding wider than the window",
+        Pool {
+            n: 1,
+            c: 2,
+            h: 3,
+            w: 4,
+            k: 2,
+            s: 1,
+            pad: Pad2d {
+                top: 2,
+                bottom: 0,
+                left: 0,
+                right: 3,
+            },
+        },
+    ));
+    for (name, p) in cases {
+        let (oh, ow) = p.out();
+        let xv = random(&mut rng, p.n * p.c * p.h * p.w);
+        let gv = random(&mut rng, p.n * p.c * oh * ow);
+        let g = tensor(&gv, &[p.n, p.c, oh, ow]);
+        let x = Var::from_tensor(&tensor(&xv, &[p.n, p.c, p.h, p.w])).unwrap();
+        let y = layer::portable::max_pool2d(x.as_tensor(), p.k, p.s, explicit(p.pad)).unwrap();
+        assert_eq!(y.dims(), &[p.n, p.c, oh, ow], "{name}: output shape");
+        let (ry, rdx) = p.max_reference(&xv, &gv);
+        assert_rel(&format!("{name}: portable max forward"), &flat(&y), &ry);
+        let dx = grads_of(&y.maximum(-1e30).unwrap(), &g, &[&x]);
+        assert_rel(
+            &format!("{name}: portable max gradient"),
+            &flat(&dx[0]),
+            &rdx,
+        );
+        let y = layer::portable::avg_pool2d(x.as_tensor(), p.k, p.s, explicit(p.pad)).unwrap();
+        let (ry, rdx) = p.avg_reference(&xv, &gv);
+        assert_rel(&format!("{name}: portable avg forward"), &flat(&y), &ry);
+        let dx = grads_of(&y, &g, &[&x]);
+        assert_rel(
+            &format!("{name}: portable avg gradient"),
+            &flat(&dx[0]),
+            &rdx,
+        );
+    }
+    // Ties go to the first cell, and SAME padding never wins, as in the kernel.
+    let x = [vec![1f32; 9], (1..=9).map(|v| -(v as f32)).collect()].concat();
+    let x = Var::from_tensor(&tensor(&x, &[1, 2, 3, 3])).unwrap();
+    let y = layer::portable::max_pool2d(x.as_tensor(), 2, 2, Padding::Same).unwrap();
+    assert_eq!(flat(&y), vec![1., 1., 1., 1., -1., -3., -7., -9.]);
+    let dx = grads_of(&y, &y.ones_like().unwrap(), &[&x]);
+    #[rustfmt::skip]
+    let want = vec![
+        1., 0., 1.,  0., 0., 0.,  1., 0., 1.,
+        1., 0., 1.,  0., 0., 0.,  1., 0., 1.,
+    ];
+    assert_eq!(flat(&dx[0]), want);
+}
+
+#[test]
 fn same_avg_pool_matches_direct_loops() {
     let mut rng = Rng::new(13);
     for (name, p) in pool_cases() {
@@ -830,27 +952,16 @@ fn bench_d0() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(5);
     let settings = [
-        (
-            "candle",
-            Switches {
-                conv: false,
-                pool: false,
-            },
-        ),
+        ("candle", Switches::OFF),
         (
             "conv kernel",
             Switches {
                 conv: true,
                 pool: false,
+                ..Switches::ON
             },
         ),
-        (
-            "conv + pool kernels",
-            Switches {
-                conv: true,
-                pool: true,
-            },
-        ),
+        ("conv + pool kernels", Switches::ON),
     ];
     println!("rayon threads: {}", rayon_threads());
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
@@ -921,10 +1032,7 @@ fn bench_d0() {
             );
         }
     }
-    kernels::set_switches(Switches {
-        conv: true,
-        pool: true,
-    });
+    kernels::set_switches(Switches::ON);
 }
 
 fn rayon_threads() -> String {
@@ -997,6 +1105,7 @@ fn bench_pool_layers() {
         kernels::set_switches(Switches {
             conv: true,
             pool: on,
+            ..Switches::ON
         });
         let y = layer::max_pool2d(x.as_tensor(), 2, 2, Padding::Same).unwrap();
         let grads = y.sum_all().unwrap().backward().unwrap();
@@ -1023,6 +1132,7 @@ fn bench_pool_layers() {
                 kernels::set_switches(Switches {
                     conv: true,
                     pool: on,
+                    ..Switches::ON
                 });
                 let fwd = time(reps, || drop(pool(x.as_tensor())));
                 let both = time(reps, || {
@@ -1040,8 +1150,5 @@ fn bench_pool_layers() {
             println!("{line}");
         }
     }
-    kernels::set_switches(Switches {
-        conv: true,
-        pool: true,
-    });
+    kernels::set_switches(Switches::ON);
 }

@@ -115,26 +115,50 @@ impl Pad2d {
     }
 }
 
-/// Which kernel families [`crate::model::layer`] uses on the CPU. Both are on by default.
+/// Which kernel families [`crate::model::layer`] uses on the CPU. All are on by default.
+///
+/// With every switch off ([`Switches::OFF`]) a CPU run takes exactly the code path a GPU takes —
+/// candle's own operations and candle's autograd — which is how `tests/device_paths.rs` checks
+/// that path without a GPU.
 ///
 /// This is process-wide state, meant for benchmarks and for cross-checking against candle's own
 /// operations; switching it while another thread runs a model changes that model's path too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Switches {
-    /// Convolution (forward and both gradients).
+    /// Convolution (forward and both gradients) and the channel bias; with it, input gradients
+    /// are taken layer by layer through the relevance engine instead of candle's autograd.
     pub conv: bool,
     /// Max- and average pooling (forward and gradient).
     pub pool: bool,
+    /// ReLU and its gradient gate `g ⊙ 1[a > 0]`.
+    pub relu: bool,
+}
+
+impl Switches {
+    /// Every kernel family on (the default).
+    pub const ON: Switches = Switches {
+        conv: true,
+        pool: true,
+        relu: true,
+    };
+    /// Every kernel family off: candle's operations only, as on a GPU.
+    pub const OFF: Switches = Switches {
+        conv: false,
+        pool: false,
+        relu: false,
+    };
 }
 
 static CONV_ON: AtomicBool = AtomicBool::new(true);
 static POOL_ON: AtomicBool = AtomicBool::new(true);
+static RELU_ON: AtomicBool = AtomicBool::new(true);
 
 /// The current [`Switches`].
 pub fn switches() -> Switches {
     Switches {
         conv: CONV_ON.load(Ordering::Relaxed),
         pool: POOL_ON.load(Ordering::Relaxed),
+        relu: RELU_ON.load(Ordering::Relaxed),
     }
 }
 
@@ -143,6 +167,7 @@ pub fn set_switches(s: Switches) -> Switches {
     let old = switches();
     CONV_ON.store(s.conv, Ordering::Relaxed);
     POOL_ON.store(s.pool, Ordering::Relaxed);
+    RELU_ON.store(s.relu, Ordering::Relaxed);
     old
 }
 

@@ -6,10 +6,12 @@
 //! cell after (bottom/right). SAME max-pooling ignores padded cells; SAME average pooling divides
 //! by the number of valid cells in each window.
 
-use candle_core::{DType, Device, Tensor, D};
+use candle_core::{DType, Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::{bail, Result, Rng};
+
+pub mod portable;
 
 /// How a convolution or pooling window treats the border.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -437,12 +439,12 @@ impl Layer {
 /// `max(x, 0)` whose gradient is `g · [x > 0]` on every device: nothing passes where the input
 /// is exactly 0, as in PyTorch and TensorFlow (candle's own `relu` backward passes it, which on
 /// bias-free networks and blank backgrounds — conv outputs of exactly 0 — changes gradients).
-/// The fast kernel on the CPU; `where(x > 0, x, 0)` elsewhere.
+/// The fast kernel on the CPU; [`portable::relu`] elsewhere.
 pub fn relu(x: &Tensor) -> Result<Tensor> {
-    if crate::kernels::supports(&[x]) {
+    if crate::kernels::switches().relu && crate::kernels::supports(&[x]) {
         crate::kernels::relu(x)
     } else {
-        Ok(x.gt(0.0)?.where_cond(x, &x.zeros_like()?)?)
+        portable::relu(x)
     }
 }
 
@@ -459,7 +461,8 @@ pub(crate) fn window_geometry(
     Ok((top, bottom, left, right, oh, ow))
 }
 
-/// Convolution with TensorFlow-style (possibly asymmetric) padding.
+/// Convolution with TensorFlow-style (possibly asymmetric) padding: the fast kernel on the CPU,
+/// [`portable::conv2d`] elsewhere.
 pub fn conv2d(
     x: &Tensor,
     w: &Tensor,
@@ -467,61 +470,33 @@ pub fn conv2d(
     stride: usize,
     padding: Padding,
 ) -> Result<Tensor> {
+    if !(crate::kernels::switches().conv && crate::kernels::supports(&[x, w])) {
+        return portable::conv2d(x, w, b, stride, padding);
+    }
     let (_, _, kh, kw) = w.dims4()?;
-    let (top, bottom, left, right, _, _) = window_geometry(x, [kh, kw], stride, padding)?;
-    let y = if crate::kernels::switches().conv && crate::kernels::supports(&[x, w]) {
-        // im2col + gemm on the CPU, with the padding applied inside im2col.
-        let pad = crate::kernels::Pad2d {
-            top,
-            bottom,
-            left,
-            right,
-        };
-        crate::kernels::conv2d(x, w, stride, pad)?
-    } else if top == bottom && left == right && top == left {
-        x.conv2d(w, top, stride, 1, 1)?
-    } else {
-        x.pad_with_zeros(2, top, bottom)?
-            .pad_with_zeros(3, left, right)?
-            .conv2d(w, 0, stride, 1, 1)?
-    };
+    // im2col + gemm, with the padding applied inside im2col.
+    let y = crate::kernels::conv2d(x, w, stride, pad2d(x, [kh, kw], stride, padding)?)?;
     Ok(match b {
-        Some(b) if crate::kernels::switches().conv && crate::kernels::supports(&[&y, b]) => {
-            crate::kernels::add_channel_bias(&y, b)?
-        }
+        Some(b) if crate::kernels::supports(&[b]) => crate::kernels::add_channel_bias(&y, b)?,
         Some(b) => y.broadcast_add(&b.reshape((1, (), 1, 1))?)?,
         None => y,
     })
 }
 
-/// Pads the two spatial axes with a constant (used with −∞ for max-pooling).
-fn pad_const(
+/// The explicit padding of a window on an `[N,C,H,W]` input, for the kernels.
+fn pad2d(
     x: &Tensor,
-    top: usize,
-    bottom: usize,
-    left: usize,
-    right: usize,
-    v: f32,
-) -> Result<Tensor> {
-    let mut x = x.clone();
-    for (dim, before, after) in [(2, top, bottom), (3, left, right)] {
-        if before + after == 0 {
-            continue;
-        }
-        let mut parts = Vec::with_capacity(3);
-        let mut shape = x.dims().to_vec();
-        if before > 0 {
-            shape[dim] = before;
-            parts.push(Tensor::full(v, shape.as_slice(), x.device())?.to_dtype(x.dtype())?);
-        }
-        parts.push(x.clone());
-        if after > 0 {
-            shape[dim] = after;
-            parts.push(Tensor::full(v, shape.as_slice(), x.device())?.to_dtype(x.dtype())?);
-        }
-        x = Tensor::cat(&parts, dim)?;
-    }
-    Ok(x)
+    kernel: [usize; 2],
+    stride: usize,
+    padding: Padding,
+) -> Result<crate::kernels::Pad2d> {
+    let (top, bottom, left, right, _, _) = window_geometry(x, kernel, stride, padding)?;
+    Ok(crate::kernels::Pad2d {
+        top,
+        bottom,
+        left,
+        right,
+    })
 }
 
 /// The input gradient of a pooling layer at input `a` for the output gradient `g` through the
@@ -544,13 +519,7 @@ pub(crate) fn pool_grad_input(layer: &Layer, a: &Tensor, g: &Tensor) -> Result<O
     if !(crate::kernels::switches().pool && crate::kernels::supports(&[a, g])) {
         return Ok(None);
     }
-    let (top, bottom, left, right, _, _) = window_geometry(a, [kernel, kernel], stride, padding)?;
-    let pad = crate::kernels::Pad2d {
-        top,
-        bottom,
-        left,
-        right,
-    };
+    let pad = pad2d(a, [kernel, kernel], stride, padding)?;
     let (_, _, h, w) = a.dims4()?;
     Ok(Some(if max {
         crate::kernels::max_pool2d_grad_input(a, g, [kernel, kernel], stride, pad)?
@@ -559,88 +528,24 @@ pub(crate) fn pool_grad_input(layer: &Layer, a: &Tensor, g: &Tensor) -> Result<O
     }))
 }
 
-/// Max-pooling; padded cells never win (they hold −∞).
+/// Max-pooling; padded cells never win. Each window's gradient goes to its first maximal cell
+/// (row-major), as in PyTorch. The fast kernel on the CPU, [`portable::max_pool2d`] elsewhere.
 pub fn max_pool2d(x: &Tensor, kernel: usize, stride: usize, padding: Padding) -> Result<Tensor> {
-    let (top, bottom, left, right, _, _) = window_geometry(x, [kernel, kernel], stride, padding)?;
     if crate::kernels::switches().pool && crate::kernels::supports(&[x]) {
-        let pad = crate::kernels::Pad2d {
-            top,
-            bottom,
-            left,
-            right,
-        };
+        let pad = pad2d(x, [kernel, kernel], stride, padding)?;
         return crate::kernels::max_pool2d(x, [kernel, kernel], stride, pad);
     }
-    let xp = pad_const(x, top, bottom, left, right, f32::NEG_INFINITY)?;
-    let y = xp.max_pool2d_with_stride(kernel, stride)?;
-    if kernel != stride {
-        return Ok(y);
-    }
-    // candle 0.11.1's max-pool backward multiplies the gradient by the window mean of the
-    // winner mask (1/k² for a single winner) instead of routing it to the winner. Route it
-    // ourselves, device-generically: y = Σ_window x · m with m the one-hot mask of each window's
-    // *first* maximal cell (row-major, as the CPU kernel and PyTorch pick), held constant, so
-    // ∂y/∂x = m. Ties are common — a constant background gives whole windows of equal values —
-    // and giving each tied cell a share instead would make the GPU disagree with the CPU.
-    // Non-overlapping windows (kernel = stride) tile the padded input exactly.
-    let (n, c, oh, ow) = y.dims4()?;
-    let (k, hp, wp) = (kernel, oh * kernel, ow * kernel);
-    let xp = xp.narrow(2, 0, hp)?.narrow(3, 0, wp)?; // VALID may leave rows and columns unused
-    let windows = xp
-        .detach()
-        .reshape((n, c, oh, k, ow, k))?
-        .permute((0, 1, 2, 4, 3, 5))?
-        .reshape((n, c, oh, ow, k * k))?;
-    let winners = windows
-        .broadcast_eq(&windows.max_keepdim(D::Minus1)?)?
-        .to_dtype(x.dtype())?;
-    // Of a window's winners keep the first: the one where the running count of winners is 1.
-    let first = (&winners * winners.cumsum(D::Minus1)?.eq(1.0)?.to_dtype(x.dtype())?)?;
-    let mask = first
-        .reshape((n, c, oh, ow, k, k))?
-        .permute((0, 1, 2, 4, 3, 5))?
-        .reshape((n, c, hp, wp))?;
-    let xz = pad_const(x, top, bottom, left, right, 0.0)? // −∞ × 0 would be NaN
-        .narrow(2, 0, hp)?
-        .narrow(3, 0, wp)?;
-    let k2 = (kernel * kernel) as f64;
-    Ok(((xz * mask)?.avg_pool2d_with_stride(kernel, stride)? * k2)?)
+    portable::max_pool2d(x, kernel, stride, padding)
 }
 
-/// Average pooling over the valid (unpadded) cells of each window, as TensorFlow's SAME.
+/// Average pooling over the valid (unpadded) cells of each window, as TensorFlow's SAME. The
+/// fast kernel on the CPU, [`portable::avg_pool2d`] elsewhere.
 pub fn avg_pool2d(x: &Tensor, kernel: usize, stride: usize, padding: Padding) -> Result<Tensor> {
-    let (_, _, h, w) = x.dims4()?;
-    let (top, bottom, left, right, oh, ow) = window_geometry(x, [kernel, kernel], stride, padding)?;
     if crate::kernels::switches().pool && crate::kernels::supports(&[x]) {
-        let pad = crate::kernels::Pad2d {
-            top,
-            bottom,
-            left,
-            right,
-        };
+        let pad = pad2d(x, [kernel, kernel], stride, padding)?;
         return crate::kernels::avg_pool2d(x, [kernel, kernel], stride, pad);
     }
-    let xp = pad_const(x, top, bottom, left, right, 0.0)?;
-    let y = xp.avg_pool2d_with_stride(kernel, stride)?;
-    if top + bottom + left + right == 0 {
-        return Ok(y);
-    }
-    // avg_pool2d divided by k²; rescale each window by k² / (number of valid cells).
-    let count = |o: usize, before: usize, n: usize| -> usize {
-        let start = (o * stride) as isize - before as isize;
-        let lo = start.max(0) as usize;
-        let hi = ((start + kernel as isize) as usize).min(n);
-        hi.saturating_sub(lo)
-    };
-    let mut scale = Vec::with_capacity(oh * ow);
-    for i in 0..oh {
-        for j in 0..ow {
-            let valid = count(i, top, h) * count(j, left, w);
-            scale.push((kernel * kernel) as f32 / valid.max(1) as f32);
-        }
-    }
-    let scale = Tensor::from_vec(scale, (1, 1, oh, ow), x.device())?.to_dtype(x.dtype())?;
-    Ok(y.broadcast_mul(&scale)?)
+    portable::avg_pool2d(x, kernel, stride, padding)
 }
 
 /// Inverted dropout with a seeded mask: kept units are scaled by `1/(1−rate)`.
