@@ -3,7 +3,10 @@
 //! the learned weights are replaced by random ones.
 //!
 //! Layers with parameters are re-initialised (Glorot-uniform weights, zero biases — the zoo's
-//! initialisation, seeded) either
+//! initialisation) from a random stream derived from the test's seed, never the stream that
+//! `Network::init` draws for that same seed: otherwise a zoo model, trained from `init(0)`, would
+//! be "randomised" back to its own starting weights, and an untrained `init(0)` network would
+//! not change at all (Spearman 1). Either
 //!
 //! * [`RandomisationMode::Cascading`]: from the top, cumulatively — step `k` has the `k` layers
 //!   nearest the output randomised (Adebayo et al.'s cascading randomisation); or
@@ -67,7 +70,12 @@ impl RandomisationStep {
     }
 }
 
-/// A copy of `net` with the layers at `layers` (indices) re-initialised from `seed`.
+/// Mixed into the seed of [`randomise_layers`], so that its weights are never those
+/// `Network::init` draws for the same seed.
+const RANDOMISE_STREAM: u64 = 0x5EED_0F_AD_EB_A7_01;
+
+/// A copy of `net` with the layers at `layers` (indices) re-initialised with random weights
+/// drawn from `seed` (a stream of its own: not the weights `Network::init(spec, seed)` draws).
 pub fn randomise_layers(net: &Network, layers: &[usize], seed: u64) -> Result<Network> {
     if let Some(&i) = layers.iter().find(|&&i| i >= net.layers.len()) {
         bail!(
@@ -76,7 +84,7 @@ pub fn randomise_layers(net: &Network, layers: &[usize], seed: u64) -> Result<Ne
             net.layers.len()
         );
     }
-    let fresh = Network::init(&net.spec()?, seed, &net.device())?;
+    let fresh = Network::init(&net.spec()?, seed ^ RANDOMISE_STREAM, &net.device())?;
     let mut out = net.clone();
     for &i in layers {
         out.layers[i].layer = fresh.layers[i].layer.clone();

@@ -416,6 +416,16 @@ fn cascading_and_independent_randomisation_touch_the_right_layers() {
         .unwrap();
     assert!(sp.iter().all(|v| v.is_nan()));
     assert!(randomise_layers(&net, &[9], 0).is_err());
+    // A network initialised with the randomisation's own seed still gets new weights (the
+    // test's default seed is 0, as is the zoo's initialisation seed).
+    let init12 = randomise_layers(&net, &[0, 3, 5], 12).unwrap();
+    for ((name, a), (_, b)) in p0.iter().zip(&init12.parameters()) {
+        assert_ne!(flat(a), flat(b), "{name} kept its seed-12 initial weights");
+    }
+    let (sp, _) = r
+        .fully_randomised(&Saliency::default(), &small_cnn(0), &x, &target, None)
+        .unwrap();
+    assert!(sp.iter().all(|v| *v < 0.99), "untrained init(0): {sp:?}");
 }
 
 // ---------------------------------------------------------------- completeness and table
