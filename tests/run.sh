@@ -5,7 +5,7 @@
 # PyPI wheels, scripts/cuda-toolkit.sh; no GPU needed) and its binaries are started with a stub
 # driver, which makes them fall back to the CPU; the GPU itself is checked by scripts/gpu-check.sh.
 #   tests/run.sh                  everything
-#   tests/run.sh --no-notebooks   skip the notebooks
+#   tests/run.sh --no-notebooks   skip the notebooks (the CLI tests still run)
 #   tests/run.sh --no-cuda        skip the cuda build (both flags may be given)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,7 +49,10 @@ cargo clippy --release --workspace --all-targets --features cli -- -D warnings
 stamp "cargo test --release"
 cargo test --release --workspace --features cli
 if [[ $notebooks == 1 ]]; then
-  stamp "notebooks"
+  stamp "CLI end-to-end tests and notebooks"
   .venv/bin/python -m pytest -v tests/
+else
+  stamp "CLI end-to-end tests"
+  .venv/bin/python -m pytest -v tests/test_cli.py
 fi
 stamp "all tests passed"
