@@ -503,3 +503,29 @@ fn max_pool_gradient_goes_to_the_winner_on_every_path() {
 fn dev() -> Device {
     nnviz_core::device()
 }
+
+#[test]
+fn internal_passes_keep_the_largest_activation_within_the_cpu_budget() {
+    use nnviz_core::alloc::{inputs_per_pass, CPU_PASS_BYTES};
+    // The reference CNN's largest activation is conv1's output: 32 × 28 × 28 f32 = 100 352 bytes.
+    let net = Network::init(&nnviz_core::bench::reference_cnn(), 0, &Device::Cpu).unwrap();
+    let fit = CPU_PASS_BYTES / (32 * 28 * 28 * 4);
+    assert_eq!(fit, 167);
+    assert_eq!(inputs_per_pass(&net, 500).unwrap(), fit);
+    assert_eq!(inputs_per_pass(&net, 100).unwrap(), 100);
+    assert_eq!(inputs_per_pass(&net, 0).unwrap(), 1);
+    // One input larger than the budget still makes a pass of one.
+    let spec = NetworkSpec::new("wide", [1, 400, 400]).push(
+        "conv",
+        LayerSpec::Conv2d {
+            in_channels: 1,
+            out_channels: 32,
+            kernel: [3, 3],
+            stride: 1,
+            padding: Padding::Same,
+            bias: false,
+        },
+    );
+    let wide = Network::init(&spec, 0, &Device::Cpu).unwrap();
+    assert_eq!(inputs_per_pass(&wide, 64).unwrap(), 1);
+}

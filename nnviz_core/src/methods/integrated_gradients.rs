@@ -144,7 +144,9 @@ pub struct IntegratedGradients {
     pub baseline: Baseline,
     pub steps: usize,
     pub quadrature: Quadrature,
-    /// Interpolation points per forward/backward pass (bounds memory).
+    /// Interpolation points per forward/backward pass, at most (bounds memory; on the CPU
+    /// passes are also kept small enough for the allocator to reuse their buffers, see
+    /// [`crate::alloc::inputs_per_pass`]). Whole steps: at least one step of every example.
     pub batch_size: usize,
 }
 
@@ -173,7 +175,7 @@ impl IntegratedGradients {
         let base = self.baseline.for_input(x)?;
         let diff = (x - &base)?;
         let nodes = self.quadrature.nodes(self.steps)?;
-        let per_pass = (self.batch_size / n.max(1)).max(1);
+        let per_pass = (crate::alloc::inputs_per_pass(net, self.batch_size)? / n.max(1)).max(1);
         let mut total = x.zeros_like()?;
         for chunk in nodes.chunks(per_pass) {
             let points: Vec<Tensor> = chunk

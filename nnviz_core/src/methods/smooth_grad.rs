@@ -44,7 +44,9 @@ pub struct SmoothGrad<A> {
     pub noise: Noise,
     pub variant: SmoothGradVariant,
     pub seed: u64,
-    /// Noisy inputs per call of `inner` (bounds memory).
+    /// Noisy inputs per call of `inner`, at most (bounds memory; on the CPU calls are also kept
+    /// small enough for the allocator to reuse their buffers, see
+    /// [`crate::alloc::inputs_per_pass`]). Whole samples: at least one noisy copy of every example.
     pub batch_size: usize,
 }
 
@@ -101,7 +103,7 @@ impl<A: Attribution> Attribution for SmoothGrad<A> {
         };
         let target = target.fixed_at(net, x)?;
         let mut rng = Rng::new(self.seed);
-        let per_pass = (self.batch_size / n.max(1)).max(1);
+        let per_pass = (crate::alloc::inputs_per_pass(net, self.batch_size)? / n.max(1)).max(1);
         let (mut sum, mut sum_sq) = (x.zeros_like()?, x.zeros_like()?);
         let mut done = 0;
         while done < self.samples {

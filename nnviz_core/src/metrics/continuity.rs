@@ -92,7 +92,8 @@ pub struct Continuity {
     pub shifts: Vec<f32>,
     /// Compare `R / ‖R‖₁` rather than `R` in [`Continuity::score`].
     pub normalise: bool,
-    /// Inputs per call of the attribution method (bounds memory).
+    /// Inputs per call of the attribution method, at most (bounds memory; see
+    /// [`crate::alloc::inputs_per_pass`]).
     pub batch_size: usize,
 }
 
@@ -174,7 +175,7 @@ impl Continuity {
     ) -> Result<(Tensor, Tensor, Vec<usize>)> {
         let n = x.dim(0)?;
         let cls = classes(target, net, x)?;
-        let per_call = (self.batch_size / n.max(1)).max(1);
+        let per_call = (crate::alloc::inputs_per_pass(net, self.batch_size)? / n.max(1)).max(1);
         let (mut inputs, mut maps) = (vec![], vec![]);
         for chunk in self.shifts.chunks(per_call) {
             let xs = translate_batch(x, chunk)?;

@@ -59,7 +59,7 @@ pub(crate) fn classes(target: &Target, net: &Network, x: &Tensor) -> Result<Vec<
 }
 
 /// The target scores `s_n` of a batch whose example `n` explains `classes[n]`, evaluated
-/// `batch_size` inputs per forward pass.
+/// `batch_size` inputs per forward pass at most ([`crate::alloc::inputs_per_pass`]).
 pub(crate) fn scores(
     net: &Network,
     x: &Tensor,
@@ -69,7 +69,7 @@ pub(crate) fn scores(
 ) -> Result<Vec<f32>> {
     let n = x.dim(0)?;
     let mut out = Vec::with_capacity(n);
-    let step = batch_size.max(1);
+    let step = crate::alloc::inputs_per_pass(net, batch_size)?;
     let mut start = 0;
     while start < n {
         let len = step.min(n - start);

@@ -72,7 +72,7 @@ impl RandomisationStep {
 
 /// Mixed into the seed of [`randomise_layers`], so that its weights are never those
 /// `Network::init` draws for the same seed.
-const RANDOMISE_STREAM: u64 = 0x5EED_0F_AD_EB_A7_01;
+const RANDOMISE_STREAM: u64 = 0x005E_ED0F_ADEB_A701;
 
 /// A copy of `net` with the layers at `layers` (indices) re-initialised with random weights
 /// drawn from `seed` (a stream of its own: not the weights `Network::init(spec, seed)` draws).
