@@ -1152,3 +1152,64 @@ fn bench_pool_layers() {
     }
     kernels::set_switches(Switches::ON);
 }
+
+#[test]
+fn cam_weights_and_weighted_sums_match_direct_loops() {
+    use nnviz_core::kernels::CamWeighting;
+    let mut rng = Rng::new(19);
+    let (n, k, h, w) = (3, 5, 4, 6);
+    let p = h * w;
+    // Mixed signs, so that both of Grad-CAM++'s conditions (g > 0, 2 + S·g > 0) cut.
+    let av: Vec<f32> = random(&mut rng, n * k * p);
+    let gv: Vec<f32> = random(&mut rng, n * k * p)
+        .iter()
+        .map(|v| v * 0.3)
+        .collect();
+    let a = tensor(&av, &[n, k, h, w]);
+    let g = tensor(&gv, &[n, k, h, w]);
+    let (mut want_cam, mut want_pp, mut cut) = (vec![], vec![], 0);
+    for c in 0..n * k {
+        let (a, g) = (&av[c * p..(c + 1) * p], &gv[c * p..(c + 1) * p]);
+        want_cam.push(g.iter().map(|&v| v as f64).sum::<f64>() / p as f64);
+        let s: f64 = a.iter().map(|&v| v as f64).sum();
+        cut += g
+            .iter()
+            .filter(|&&g| g > 0.0 && 2.0 + s * g as f64 <= 0.0)
+            .count();
+        want_pp.push(
+            g.iter()
+                .map(|&g| g as f64)
+                .filter(|&g| g > 0.0 && 2.0 + s * g > 0.0)
+                .map(|g| g / (2.0 + s * g))
+                .sum::<f64>(),
+        );
+    }
+    assert!(
+        cut > 0,
+        "no positive gradient with 2 + S·g ≤ 0: the case is not exercised"
+    );
+    let got = kernels::cam_weights(&a, &g, CamWeighting::GradCam).unwrap();
+    assert_eq!(got.dims(), &[n, k]);
+    assert_rel("Grad-CAM weights", &flat(&got), &want_cam);
+    let got = kernels::cam_weights(&a, &g, CamWeighting::GradCamPlusPlus).unwrap();
+    assert_rel("Grad-CAM++ weights", &flat(&got), &want_pp);
+    // The portable formula of methods::cam gives the same weights.
+    let alpha = nnviz_core::methods::GradCamPlusPlus::alpha(&a, &g).unwrap();
+    let portable = (alpha * g.relu().unwrap()).unwrap().sum((2, 3)).unwrap();
+    assert_rel("Grad-CAM++ weights, candle ops", &flat(&portable), &want_pp);
+
+    let wv = random(&mut rng, n * k);
+    let m = kernels::weighted_channel_sum(&a, &tensor(&wv, &[n, k])).unwrap();
+    assert_eq!(m.dims(), &[n, 1, h, w]);
+    let mut want = vec![0f64; n * p];
+    for i in 0..n {
+        for c in 0..k {
+            for j in 0..p {
+                want[i * p + j] += wv[i * k + c] as f64 * av[(i * k + c) * p + j] as f64;
+            }
+        }
+    }
+    assert_rel("weighted channel sum", &flat(&m), &want);
+    let err = kernels::weighted_channel_sum(&a, &tensor(&wv[..k], &[1, k])).unwrap_err();
+    assert!(err.to_string().contains("weights [1, 5]"), "{err}");
+}

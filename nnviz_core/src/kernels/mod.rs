@@ -1,5 +1,6 @@
 //! Fast CPU kernels for the layers where candle's CPU backend is slow: convolution (forward and
-//! both gradients), max-pooling and average pooling, all on `f32` NCHW tensors.
+//! both gradients), max-pooling and average pooling, all on `f32` NCHW tensors; also ReLU, the
+//! channel bias and the weights and sums of gradient class activation maps, each in one pass.
 //!
 //! [`crate::model::layer`] dispatches here when every tensor involved is an `f32` tensor on
 //! [`Device::Cpu`] (see [`supports`]) and the kernel family is switched on (see [`switches`]);
@@ -78,6 +79,7 @@
 //! here; the ops themselves return an error (never panic) on a strided layout.
 
 mod bias;
+mod cam;
 mod conv;
 mod matmul;
 mod pool;
@@ -89,6 +91,8 @@ use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, DType, Device, Layout, Tensor};
 
 use crate::{bail, Result};
+
+pub use cam::CamWeighting;
 
 /// Explicit padding of the two spatial axes, in cells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -132,6 +136,8 @@ pub struct Switches {
     pub pool: bool,
     /// ReLU and its gradient gate `g ⊙ 1[a > 0]`.
     pub relu: bool,
+    /// The channel weights and weighted sums of Grad-CAM and Grad-CAM++.
+    pub cam: bool,
 }
 
 impl Switches {
@@ -140,18 +146,21 @@ impl Switches {
         conv: true,
         pool: true,
         relu: true,
+        cam: true,
     };
     /// Every kernel family off: candle's operations only, as on a GPU.
     pub const OFF: Switches = Switches {
         conv: false,
         pool: false,
         relu: false,
+        cam: false,
     };
 }
 
 static CONV_ON: AtomicBool = AtomicBool::new(true);
 static POOL_ON: AtomicBool = AtomicBool::new(true);
 static RELU_ON: AtomicBool = AtomicBool::new(true);
+static CAM_ON: AtomicBool = AtomicBool::new(true);
 
 /// The current [`Switches`].
 pub fn switches() -> Switches {
@@ -159,6 +168,7 @@ pub fn switches() -> Switches {
         conv: CONV_ON.load(Ordering::Relaxed),
         pool: POOL_ON.load(Ordering::Relaxed),
         relu: RELU_ON.load(Ordering::Relaxed),
+        cam: CAM_ON.load(Ordering::Relaxed),
     }
 }
 
@@ -168,6 +178,7 @@ pub fn set_switches(s: Switches) -> Switches {
     CONV_ON.store(s.conv, Ordering::Relaxed);
     POOL_ON.store(s.pool, Ordering::Relaxed);
     RELU_ON.store(s.relu, Ordering::Relaxed);
+    CAM_ON.store(s.cam, Ordering::Relaxed);
     old
 }
 
@@ -256,6 +267,26 @@ pub fn relu_grad(g: &Tensor, x: &Tensor) -> Result<Tensor> {
     check_supported("relu_grad", &[("gradient", g), ("input", x)])?;
     Ok(g.contiguous()?
         .apply_op2(&x.contiguous()?, relu::ReluGrad)?)
+}
+
+/// The channel weights `w[N, K]` of a gradient class activation map from the activations
+/// `a[N, K, h, w]` of a layer and the gradients `g` of the score with respect to them, in one
+/// pass per channel (see [`CamWeighting`]). Not differentiable.
+pub fn cam_weights(a: &Tensor, g: &Tensor, weighting: CamWeighting) -> Result<Tensor> {
+    check_supported("cam_weights", &[("activations", a), ("gradients", g)])?;
+    Ok(a.contiguous()?
+        .apply_op2(&g.contiguous()?, cam::CamWeights(weighting))?)
+}
+
+/// `m[N, 1, h, w] = Σ_k w[n, k] · a[n, k]`, the weighted sum of the feature maps of a class
+/// activation map, in one pass. Not differentiable.
+pub fn weighted_channel_sum(a: &Tensor, w: &Tensor) -> Result<Tensor> {
+    check_supported(
+        "weighted_channel_sum",
+        &[("activations", a), ("weights", w)],
+    )?;
+    Ok(a.contiguous()?
+        .apply_op2(&w.contiguous()?, cam::WeightedChannelSum)?)
 }
 
 /// Max-pooling of `x[N, C, H, W]` with a `kernel[0] × kernel[1]` window, padded cells never win.

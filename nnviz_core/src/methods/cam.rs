@@ -51,6 +51,7 @@ use candle_core::Tensor;
 
 use crate::attribution::{check_input, Attribution, Score, Target};
 use crate::grad::layer_vjp;
+use crate::kernels::CamWeighting;
 use crate::model::{Layer, Padding};
 use crate::{bail, Error, Network, Result};
 
@@ -84,9 +85,17 @@ impl CamMap {
 
 /// `Σ_k w_k A_k` for `a` `[N, K, h, w]` and `w` `[N, K]`: `[N, 1, h, w]`.
 fn weighted_sum(a: &Tensor, w: &Tensor) -> Result<Tensor> {
+    if cam_kernels(&[a, w]) {
+        return crate::kernels::weighted_channel_sum(a, w);
+    }
     let (n, k, _, _) = a.dims4()?;
     let w = w.reshape((n, k, 1, 1))?;
     Ok(a.broadcast_mul(&w)?.sum_keepdim(1)?)
+}
+
+/// Whether the one-pass CPU kernels of `crate::kernels` compute the weights and sums.
+fn cam_kernels(tensors: &[&Tensor]) -> bool {
+    crate::kernels::switches().cam && crate::kernels::supports(tensors)
 }
 
 /// The `[N, 1, H, W]` map for the input `x` from a low-resolution map.
@@ -354,7 +363,13 @@ impl GradCam {
             net,
             x,
             target,
-            |_, g| Ok(g.mean((2, 3))?),
+            |a, g| {
+                if cam_kernels(&[a, g]) {
+                    crate::kernels::cam_weights(a, g, CamWeighting::GradCam)
+                } else {
+                    Ok(g.mean((2, 3))?)
+                }
+            },
         )
     }
 }
@@ -428,7 +443,13 @@ impl GradCamPlusPlus {
             net,
             x,
             target,
-            |a, g| Ok((GradCamPlusPlus::alpha(a, g)? * g.relu()?)?.sum((2, 3))?),
+            |a, g| {
+                if cam_kernels(&[a, g]) {
+                    crate::kernels::cam_weights(a, g, CamWeighting::GradCamPlusPlus)
+                } else {
+                    Ok((GradCamPlusPlus::alpha(a, g)? * g.relu()?)?.sum((2, 3))?)
+                }
+            },
         )
     }
 }
