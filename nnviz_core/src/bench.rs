@@ -26,10 +26,11 @@ use crate::methods::{
 };
 use crate::model::{LayerSpec, NetworkSpec, Padding};
 use crate::relevance::{Composite, Deconvnet, DeepLift, DeepTaylor, GuidedBackprop, Lrp, Rule};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use candle_nn::{Optimizer, ParamsAdamW};
 
 use crate::data::npy::write_npy;
 use crate::data::{atomic_write, Dataset};
+use crate::train::Adam;
 use crate::{bail, Error, Network, Result, Rng};
 
 /// One benchmarked method: a name and the method with its benchmark settings.
@@ -389,7 +390,7 @@ pub fn time_training(data: &Dataset, device: &Device, steps: usize) -> Result<Ti
     }
     let mut net = Network::init(&reference_cnn(), 0, device)?;
     let vars = net.make_trainable()?;
-    let mut opt = AdamW::new(
+    let mut opt = Adam::new(
         vars,
         ParamsAdamW {
             lr: 1e-3,

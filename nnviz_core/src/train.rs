@@ -8,10 +8,14 @@ use std::io::{IsTerminal, Write};
 use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor, D};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use candle_nn::{Optimizer, ParamsAdamW};
 use serde::{Deserialize, Serialize};
 
 use crate::{bail, data::Dataset, Network, Result, Rng};
+
+mod adam;
+
+pub use adam::Adam;
 
 /// Hyperparameters of [`train`]. Defaults are the tutorial's: Adam(1e-3), batch 100.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -129,7 +133,7 @@ pub fn train(net: &mut Network, data: &Dataset, cfg: &TrainConfig) -> Result<Tra
     }
     let device = net.device();
     let vars = net.make_trainable()?;
-    let mut opt = AdamW::new(
+    let mut opt = Adam::new(
         vars,
         ParamsAdamW {
             lr: cfg.learning_rate,

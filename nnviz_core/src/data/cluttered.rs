@@ -167,6 +167,7 @@ impl ClutteredConfig {
 
     /// The data set from its cache if that is valid, else generated from MNIST and cached.
     pub fn load_or_generate(&self) -> Result<Dataset> {
+        crate::alloc::tune();
         Ok(self.load_or_generate_in(&data_dir(), Dataset::mnist)?.0)
     }
 

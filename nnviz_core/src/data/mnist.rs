@@ -240,6 +240,7 @@ fn read_split(dir: &Path, sums: &HashMap<String, String>, files: [&str; 2]) -> R
 /// Load MNIST from `dir` (the four gzipped IDX files plus `SHA256SUMS`), verifying checksums,
 /// shapes and labels. Images are `[N,1,28,28]` f32 in `[0, 1]` (byte / 255), labels `[N]` u32.
 pub fn load_mnist(dir: &Path) -> Result<Dataset> {
+    crate::alloc::tune();
     let sums = read_checksums(dir)?;
     let (train_x, train_y) = read_split(dir, &sums, [FILES[0], FILES[1]])?;
     let (test_x, test_y) = read_split(dir, &sums, [FILES[2], FILES[3]])?;

@@ -28,9 +28,10 @@
 //! `3.2 Backpropagation`.
 
 use candle_core::{DType, Tensor, Var, D};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use candle_nn::{Optimizer, ParamsAdamW};
 
 use crate::model::Generator;
+use crate::train::Adam;
 use crate::{bail, Network, Result, Rng};
 
 /// The class score that is maximised.
@@ -202,7 +203,7 @@ impl ActivationMaximization {
             onehot[i * n_out + cls] = 1.0;
         }
         let onehot = Tensor::from_vec(onehot, (k, n_out), &device)?;
-        let mut opt = AdamW::new(
+        let mut opt = Adam::new(
             vec![x.clone()],
             ParamsAdamW {
                 lr: self.learning_rate,

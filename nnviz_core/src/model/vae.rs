@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use candle_nn::{Optimizer, ParamsAdamW};
 use serde::{Deserialize, Serialize};
 
 use super::io::{metadata_of, FORMAT_KEY, TRAINING_KEY};
@@ -38,7 +38,7 @@ use super::layer::LayerSpec;
 use super::network::{Network, NetworkSpec};
 use super::zoo::HISTORY_KEY;
 use crate::data::{atomic_write, data_dir, Dataset};
-use crate::train::{Progress, TrainConfig};
+use crate::train::{Adam, Progress, TrainConfig};
 use crate::{bail, device, Error, Result, Rng};
 
 /// A differentiable map from codes `[N, d]` to inputs `[N, C, H, W]`: what code-space activation
@@ -421,7 +421,7 @@ pub fn train_vae(vae: &mut Vae, data: &Dataset, cfg: &TrainConfig) -> Result<Vae
     let device = vae.device();
     let mut vars = vae.encoder.make_trainable()?;
     vars.extend(vae.decoder.make_trainable()?);
-    let mut opt = AdamW::new(
+    let mut opt = Adam::new(
         vars,
         ParamsAdamW {
             lr: cfg.learning_rate,
