@@ -410,8 +410,7 @@ pub fn time_training(data: &Dataset, device: &Device, steps: usize) -> Result<Ti
     device.synchronize()?;
     let start = Instant::now();
     for (x, y) in &batches {
-        let loss = candle_nn::loss::cross_entropy(&net.forward_train(x, &mut rng)?, y)?;
-        opt.backward_step(&loss)?;
+        crate::train::train_step(&net, &mut opt, x, y, &mut rng)?;
     }
     device.synchronize()?;
     Ok(Timing {

@@ -14,8 +14,10 @@ use serde::{Deserialize, Serialize};
 use crate::{bail, data::Dataset, Network, Result, Rng};
 
 mod adam;
+mod step;
 
 pub use adam::Adam;
+pub(crate) use step::train_step;
 
 /// Hyperparameters of [`train`]. Defaults are the tutorial's: Adam(1e-3), batch 100.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -164,9 +166,8 @@ pub fn train(net: &mut Network, data: &Dataset, cfg: &TrainConfig) -> Result<Tra
             let idx = Tensor::from_vec(idx, cfg.batch_size, &Device::Cpu)?;
             let x = data.train_x.index_select(&idx, 0)?.to_device(&device)?;
             let y = data.train_y.index_select(&idx, 0)?.to_device(&device)?;
-            let logits = net.forward_train(&x, &mut epoch_rng)?;
-            let loss = candle_nn::loss::cross_entropy(&logits, &y)?;
-            opt.backward_step(&loss)?;
+            let step::StepOutput { loss, logits } =
+                step::train_step(net, &mut opt, &x, &y, &mut epoch_rng)?;
             let l = loss.to_scalar::<f32>()?;
             if !l.is_finite() {
                 bail!("train: the loss became {l} at epoch {epoch}, batch {b}; lower the learning rate");

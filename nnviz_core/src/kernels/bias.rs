@@ -68,7 +68,7 @@ impl CustomOp2 for ChannelBias {
 
 /// `g[N, C, H, W] → [C]`: the sum of each channel over the batch and the plane, accumulated in
 /// `f64` in a fixed order (independent of the thread count). Not differentiable.
-struct ChannelSum;
+pub(super) struct ChannelSum;
 
 impl CustomOp1 for ChannelSum {
     fn name(&self) -> &'static str {

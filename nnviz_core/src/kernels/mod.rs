@@ -254,6 +254,13 @@ pub fn add_channel_bias(y: &Tensor, b: &Tensor) -> Result<Tensor> {
     Ok(y.apply_op2(&b, bias::ChannelBias)?)
 }
 
+/// `g[N, C, H, W] → [C]`: each channel's sum over the batch and the plane — the bias gradient
+/// of [`add_channel_bias`], the very op its backward pass runs. Not differentiable.
+pub fn channel_sum(g: &Tensor) -> Result<Tensor> {
+    check_supported("channel_sum", &[("gradient", g)])?;
+    Ok(g.contiguous()?.apply_op1(bias::ChannelSum)?)
+}
+
 /// `max(x, 0)` elementwise (NaN → 0), any shape. Its gradient is `g · [x > 0]`: nothing passes
 /// where `x` is exactly 0 (PyTorch's and TensorFlow's convention; candle's own `relu` passes it).
 pub fn relu(x: &Tensor) -> Result<Tensor> {

@@ -484,7 +484,7 @@ pub fn conv2d(
 }
 
 /// The explicit padding of a window on an `[N,C,H,W]` input, for the kernels.
-fn pad2d(
+pub(crate) fn pad2d(
     x: &Tensor,
     kernel: [usize; 2],
     stride: usize,
@@ -550,6 +550,12 @@ pub fn avg_pool2d(x: &Tensor, kernel: usize, stride: usize, padding: Padding) ->
 
 /// Inverted dropout with a seeded mask: kept units are scaled by `1/(1−rate)`.
 pub fn dropout(x: &Tensor, rate: f32, rng: &mut Rng) -> Result<Tensor> {
+    Ok((x * dropout_mask(x, rate, rng)?)?)
+}
+
+/// The mask of [`dropout`] for `x`: `1/(1−rate)` where a unit is kept, 0 elsewhere, one
+/// uniform draw from `rng` per unit in order.
+pub(crate) fn dropout_mask(x: &Tensor, rate: f32, rng: &mut Rng) -> Result<Tensor> {
     if !(0.0..1.0).contains(&rate) {
         bail!("dropout: rate must be in [0, 1), got {rate}");
     }
@@ -564,8 +570,7 @@ pub fn dropout(x: &Tensor, rate: f32, rng: &mut Rng) -> Result<Tensor> {
             }
         })
         .collect();
-    let mask = Tensor::from_vec(mask, x.shape(), x.device())?.to_dtype(x.dtype())?;
-    Ok((x * mask)?)
+    Ok(Tensor::from_vec(mask, x.shape(), x.device())?.to_dtype(x.dtype())?)
 }
 
 /// Glorot-uniform initial weights (TensorFlow's default), zero bias.

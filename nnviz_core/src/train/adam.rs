@@ -48,6 +48,34 @@ enum Moments {
     Tensors { m: Var, v: Var },
 }
 
+impl Adam {
+    /// One step with the gradient `grad_of(θ)` of every parameter `θ` (`None`: no gradient,
+    /// the parameter stays as it is, as with a `GradStore` that lacks it).
+    pub fn step_by(&mut self, grad_of: impl Fn(&Var) -> Option<Tensor>) -> candle_core::Result<()> {
+        self.step_t += 1;
+        let p = &self.params;
+        let coef = Coefficients {
+            lr: p.lr,
+            decay: 1f64 - p.lr * p.weight_decay,
+            beta1: p.beta1,
+            beta2: p.beta2,
+            eps: p.eps,
+            scale_m: 1f64 / (1f64 - p.beta1.powi(self.step_t as i32)),
+            scale_v: 1f64 / (1f64 - p.beta2.powi(self.step_t as i32)),
+        };
+        for AdamVar { var, moments } in &self.vars {
+            let Some(g) = grad_of(var) else { continue };
+            match moments {
+                Moments::Host(mv) => {
+                    var.inplace_op2(&g.contiguous()?, &FusedStep { coef, moments: mv })?
+                }
+                Moments::Tensors { m, v } => coef.tensor_step(var, m, v, &g)?,
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Optimizer for Adam {
     type Config = ParamsAdamW;
 
@@ -76,27 +104,7 @@ impl Optimizer for Adam {
     }
 
     fn step(&mut self, grads: &GradStore) -> candle_core::Result<()> {
-        self.step_t += 1;
-        let p = &self.params;
-        let coef = Coefficients {
-            lr: p.lr,
-            decay: 1f64 - p.lr * p.weight_decay,
-            beta1: p.beta1,
-            beta2: p.beta2,
-            eps: p.eps,
-            scale_m: 1f64 / (1f64 - p.beta1.powi(self.step_t as i32)),
-            scale_v: 1f64 / (1f64 - p.beta2.powi(self.step_t as i32)),
-        };
-        for AdamVar { var, moments } in &self.vars {
-            let Some(g) = grads.get(var) else { continue };
-            match moments {
-                Moments::Host(mv) => {
-                    var.inplace_op2(&g.contiguous()?, &FusedStep { coef, moments: mv })?
-                }
-                Moments::Tensors { m, v } => coef.tensor_step(var, m, v, g)?,
-            }
-        }
-        Ok(())
+        self.step_by(|var| grads.get(var).cloned())
     }
 
     fn learning_rate(&self) -> f64 {
