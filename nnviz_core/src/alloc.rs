@@ -35,7 +35,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
 
-use candle_core::{Device, Tensor};
+use candle_core::{DType, Device};
 
 use crate::{Network, Result};
 
@@ -46,26 +46,27 @@ pub const CPU_PASS_BYTES: usize = 16 * 1024 * 1024;
 /// How many inputs of `net` one internal pass should evaluate: `requested` (at least 1) and, on
 /// the CPU, no more than keeps the network's largest activation (input included) within
 /// [`CPU_PASS_BYTES`]. On other devices larger passes are cheaper, and `requested` stands.
-/// Found from one forward pass of a single zero input.
+/// Found from the architecture's layer shapes, without running the network.
 pub fn inputs_per_pass(net: &Network, requested: usize) -> Result<usize> {
     let requested = requested.max(1);
-    let device = net.device();
-    if !matches!(device, Device::Cpu) {
+    if !matches!(net.device(), Device::Cpu) {
         return Ok(requested);
     }
-    let [c, h, w] = net.input;
-    let trace = net.forward_trace(&Tensor::zeros(
-        (1, c, h, w),
-        candle_core::DType::F32,
-        &device,
-    )?)?;
-    let largest = trace
-        .activations
+    let elem = net
+        .parameters()
+        .first()
+        .map_or(DType::F32, |(_, t)| t.dtype())
+        .size_in_bytes();
+    let largest = net
+        .spec()?
+        .shapes()?
         .iter()
-        .map(|a| a.elem_count() * a.dtype().size_in_bytes())
+        .map(|s| s.iter().product::<usize>())
+        .chain([net.input.iter().product()])
         .max()
         .unwrap_or(1)
-        .max(1);
+        .max(1)
+        * elem;
     Ok(requested.min((CPU_PASS_BYTES / largest).max(1)))
 }
 

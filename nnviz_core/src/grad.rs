@@ -56,12 +56,7 @@ pub fn vjp(net: &Network, x: &Tensor, target: &Target) -> Result<InputGradient> 
 /// Whether the gradient is taken layer by layer (the fast kernels are on and `x` and every
 /// parameter of `net` are `f32` tensors on the CPU) rather than by candle's autograd.
 fn by_layers(net: &Network, x: &Tensor) -> bool {
-    crate::kernels::switches().conv
-        && crate::kernels::supports(&[x])
-        && net
-            .parameters()
-            .iter()
-            .all(|(_, t)| crate::kernels::supports(&[t]))
+    crate::kernels::switches().conv && crate::kernels::supports_network(net, x)
 }
 
 /// `∂s/∂logits` (through candle's autograd, so every [`Target`] score works), the scores and

@@ -189,6 +189,11 @@ pub fn supports(tensors: &[&Tensor]) -> bool {
         .all(|t| t.dtype() == DType::F32 && matches!(t.device(), Device::Cpu))
 }
 
+/// Whether the kernels can run `net` on the batch `x`: `x` and every parameter `f32` on the CPU.
+pub(crate) fn supports_network(net: &crate::Network, x: &Tensor) -> bool {
+    supports(&[x]) && net.parameters().iter().all(|(_, t)| supports(&[t]))
+}
+
 fn check_supported(op: &str, tensors: &[(&str, &Tensor)]) -> Result<()> {
     for (what, t) in tensors {
         if !supports(&[t]) {

@@ -65,14 +65,7 @@ fn autograd_step(
 /// convolution, pooling and ReLU kernels on (their backward ops are what it reproduces).
 fn by_layers(net: &Network, x: &Tensor) -> bool {
     let s = kernels::switches();
-    s.conv
-        && s.pool
-        && s.relu
-        && kernels::supports(&[x])
-        && net
-            .parameters()
-            .iter()
-            .all(|(_, t)| kernels::supports(&[t]))
+    s.conv && s.pool && s.relu && kernels::supports_network(net, x)
 }
 
 /// The forward pass of training (dropout on, drawn from `rng` exactly as
