@@ -16,19 +16,43 @@ const AVG_GRAD: &str = "nnviz-avg-pool2d-grad";
 /// No valid cell in the window (only possible with padding wider than the window).
 const NONE: u32 = u32::MAX;
 
-/// A `u64` whose order is max-pooling's: the value in the high half (mapped to an order-preserving
-/// `u32`, every NaN above +∞), the complement of the cell index in the low half so that of equal
-/// values the first cell is largest (−0 ranks just below +0). Never 0 (that marks "no valid
-/// cell"). Taking the maximum of keys compiles to branch-free code, which matters on random data.
-fn max_key(v: f32, i: u32) -> u64 {
+/// A `u32` whose order is max-pooling's order of values: the bits mapped so that unsigned
+/// comparison orders the floats (−0 just below +0), every NaN above +∞.
+#[inline(always)]
+fn max_ord(v: f32) -> u32 {
     let b = v.to_bits();
-    let ord = if v.is_nan() {
+    // Negative: flip every bit; positive: flip the sign bit.
+    let ord = b ^ ((((b as i32) >> 31) as u32) | 0x8000_0000);
+    if v.is_nan() {
         u32::MAX
     } else {
-        // Negative: flip every bit; positive: flip the sign bit.
-        b ^ ((((b as i32) >> 31) as u32) | 0x8000_0000)
-    };
-    ((ord as u64) << 32) | (!i) as u64
+        ord
+    }
+}
+
+/// A `u64` whose order is max-pooling's: [`max_ord`] in the high half, the complement of the
+/// cell index in the low half so that of equal values the first cell is largest. Never 0 (that
+/// marks "no valid cell"). Taking the maximum of keys compiles to branch-free code, which
+/// matters on random data.
+fn max_key(v: f32, i: u32) -> u64 {
+    ((max_ord(v) as u64) << 32) | (!i) as u64
+}
+
+/// The winner of the 2×2 window whose top-left cell is `a` (rows `a` and `a + w`): the cell with
+/// the largest [`max_ord`], ties to the first in row-major order — what the maximum of the four
+/// [`max_key`]s gives, in 32-bit comparisons that compile to selects.
+#[inline(always)]
+fn winner_2x2(xp: &[f32], a: usize, w: usize) -> usize {
+    let b = a + w;
+    let (oa, ob) = (max_ord(xp[a]), max_ord(xp[a + 1]));
+    let (oc, od) = (max_ord(xp[b]), max_ord(xp[b + 1]));
+    let (o1, i1) = if ob > oa { (ob, a + 1) } else { (oa, a) };
+    let (o2, i2) = if od > oc { (od, b + 1) } else { (oc, b) };
+    if o2 > o1 {
+        i2
+    } else {
+        i1
+    }
 }
 
 /// The resolved shapes of one pooling, with each output row's and column's input range.
@@ -131,28 +155,30 @@ fn max_pool_forward(x: &[f32], g: &Geom) -> (Vec<f32>, Vec<u32>) {
             .for_each(|(plane, (yp, ip))| {
                 let xp = &x[plane * hw..(plane + 1) * hw];
                 for (oy, &(r0, r1)) in g.rows.iter().enumerate() {
+                    let (yr, ir) = (
+                        &mut yp[oy * g.ow..(oy + 1) * g.ow],
+                        &mut ip[oy * g.ow..(oy + 1) * g.ow],
+                    );
                     for (ox, &(c0, c1)) in g.cols.iter().enumerate() {
+                        if r1 - r0 == 2 && c1 - c0 == 2 {
+                            // The common 2×2 window.
+                            let i = winner_2x2(xp, r0 * g.w + c0, g.w);
+                            ir[ox] = i as u32;
+                            yr[ox] = xp[i];
+                            continue;
+                        }
                         // The largest key is the window's maximum, ties to the first cell.
-                        let best = if r1 - r0 == 2 && c1 - c0 == 2 {
-                            // The common 2×2 window, as a tree of maxima.
-                            let (a, b) = (r0 * g.w + c0, (r0 + 1) * g.w + c0);
-                            let key = |i: usize| max_key(xp[i], i as u32);
-                            key(a).max(key(a + 1)).max(key(b).max(key(b + 1)))
-                        } else {
-                            let mut best = 0u64;
-                            for iy in r0..r1 {
-                                let start = iy * g.w + c0;
-                                for (j, &v) in xp[start..iy * g.w + c1].iter().enumerate() {
-                                    best = best.max(max_key(v, (start + j) as u32));
-                                }
+                        let mut best = 0u64;
+                        for iy in r0..r1 {
+                            let start = iy * g.w + c0;
+                            for (j, &v) in xp[start..iy * g.w + c1].iter().enumerate() {
+                                best = best.max(max_key(v, (start + j) as u32));
                             }
-                            best
-                        };
-                        let o = oy * g.ow + ox;
+                        }
                         let i = !(best as u32);
                         if let (true, Some(&v)) = (best != 0, xp.get(i as usize)) {
-                            ip[o] = i;
-                            yp[o] = v;
+                            ir[ox] = i;
+                            yr[ox] = v;
                         }
                     }
                 }

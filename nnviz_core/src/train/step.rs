@@ -127,11 +127,14 @@ pub(crate) fn loss_gradients(
         let need_input = i > first;
         g = match &net.layers[i].layer {
             Layer::Linear { weight, bias } => {
-                // y = a · Wᵀ (+ b): autograd's Matmul, Transpose and Broadcast steps.
+                // y = a · Wᵀ (+ b): autograd's Matmul, Transpose and Broadcast steps. Autograd
+                // takes dW as the transposed view of aᵀ · g; gᵀ · a is the same sums in the
+                // same order (products commute exactly), laid out as W, so Adam reads it
+                // without first copying a transposed 12.8 MB matrix.
                 if let Some(b) = bias {
                     grads.insert(b.id(), g.sum_keepdim(0)?.squeeze(0)?);
                 }
-                grads.insert(weight.id(), a.t()?.matmul(&g)?.t()?);
+                grads.insert(weight.id(), g.t()?.matmul(a)?);
                 if !need_input {
                     break;
                 }

@@ -17,17 +17,17 @@ fn bits(t: &Tensor) -> Vec<u32> {
         .collect()
 }
 
-/// A batch of 8 digits for `net`, centred on a blank canvas of the network's input size.
+/// A batch of 100 digits (a training batch: the gemm sums run over as many terms as in training) for `net`, centred on a blank canvas of the network's input size.
 fn batch(net: &Network) -> (Tensor, Tensor) {
     let data = Dataset::mnist().unwrap();
-    let x = data.train_x.narrow(0, 0, 8).unwrap();
+    let x = data.train_x.narrow(0, 0, 100).unwrap();
     let side = net.input[1];
     let (before, after) = ((side - 28) / 2, side - 28 - (side - 28) / 2);
     let x = x
         .pad_with_zeros(2, before, after)
         .and_then(|x| x.pad_with_zeros(3, before, after))
         .unwrap();
-    (x, data.train_y.narrow(0, 0, 8).unwrap())
+    (x, data.train_y.narrow(0, 0, 100).unwrap())
 }
 
 #[test]
