@@ -767,6 +767,79 @@ fn max_pool_matches_direct_loops_and_routes_to_one_winner() {
 }
 
 #[test]
+fn max_pool_winners_follow_one_total_order_on_special_values() {
+    // Inputs drawn from a few values, so that windows hold ties, ±0, ±∞ and NaN together. The
+    // order: every NaN above +∞, −0 just below +0, and of equal cells the first in row-major order
+    // wins. Every window's winner is checked (forward value bit for bit, and which cell the
+    // gradient goes to), on the 2×2 windows taken a row pair at a time, next to trailing and
+    // padded windows, and on overlapping ones.
+    let values = [
+        -1.0f32,
+        -0.0,
+        0.0,
+        1.0,
+        2.0,
+        f32::NAN,
+        -f32::NAN,
+        f32::INFINITY,
+        -f32::INFINITY,
+    ];
+    // (is NaN, value, +0 rather than −0): compared in that order; all NaNs are equal.
+    let rank = |v: f32| -> (bool, f32, bool) {
+        if v.is_nan() {
+            (true, 0.0, false)
+        } else {
+            (false, v, v == 0.0 && v.is_sign_positive())
+        }
+    };
+    let mut rng = Rng::new(31);
+    for (name, p) in pool_cases() {
+        let (oh, ow) = p.out();
+        let xv: Vec<f32> = (0..p.n * p.c * p.h * p.w)
+            .map(|_| values[rng.below(values.len())])
+            .collect();
+        // Small whole-number gradients, summed exactly: dx tells which cells won.
+        let gv: Vec<f32> = (0..p.n * p.c * oh * ow)
+            .map(|i| (1 + i % 20) as f32)
+            .collect();
+        let x = Var::from_tensor(&tensor(&xv, &[p.n, p.c, p.h, p.w])).unwrap();
+        let y = kernels::max_pool2d(x.as_tensor(), [p.k, p.k], p.s, p.pad).unwrap();
+        let grads = (&y * tensor(&gv, &[p.n, p.c, oh, ow]))
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let (y, dx) = (flat(&y), flat(grads.get(x.as_tensor()).unwrap()));
+        let mut want_dx = vec![0f32; xv.len()];
+        for (i, cells) in p.windows().iter().enumerate() {
+            let mut best: Option<usize> = None;
+            for &c in cells {
+                let better = match best {
+                    None => true,
+                    Some(b) => {
+                        let (rc, rb) = (rank(xv[c]), rank(xv[b]));
+                        rc.0 > rb.0
+                            || (rc.0 == rb.0 && (rc.1 > rb.1 || (rc.1 == rb.1 && rc.2 && !rb.2)))
+                    }
+                };
+                if better {
+                    best = Some(c);
+                }
+            }
+            match best {
+                Some(b) => {
+                    assert_eq!(y[i].to_bits(), xv[b].to_bits(), "{name}: window {i} value");
+                    want_dx[b] += gv[i];
+                }
+                None => assert_eq!(y[i], f32::NEG_INFINITY, "{name}: empty window {i}"),
+            }
+        }
+        assert_eq!(dx, want_dx, "{name}: winners");
+    }
+}
+
+#[test]
 fn max_pool_ties_go_to_the_first_cell_and_padding_never_wins() {
     // Plane 0: all ties. Plane 1: all negative (SAME padding must not win with 0 or −∞).
     let x = [vec![1f32; 9], (1..=9).map(|v| -(v as f32)).collect()].concat();

@@ -38,20 +38,37 @@ fn max_key(v: f32, i: u32) -> u64 {
     ((max_ord(v) as u64) << 32) | (!i) as u64
 }
 
-/// The winner of the 2×2 window whose top-left cell is `a` (rows `a` and `a + w`): the cell with
-/// the largest [`max_ord`], ties to the first in row-major order — what the maximum of the four
-/// [`max_key`]s gives, in 32-bit comparisons that compile to selects.
-#[inline(always)]
-fn winner_2x2(xp: &[f32], a: usize, w: usize) -> usize {
-    let b = a + w;
-    let (oa, ob) = (max_ord(xp[a]), max_ord(xp[a + 1]));
-    let (oc, od) = (max_ord(xp[b]), max_ord(xp[b + 1]));
-    let (o1, i1) = if ob > oa { (ob, a + 1) } else { (oa, a) };
-    let (o2, i2) = if od > oc { (od, b + 1) } else { (oc, b) };
-    if o2 > o1 {
-        i2
-    } else {
-        i1
+/// The 2×2 windows of one row pair, side by side: `top` and `bottom` hold `2·k` cells each, and
+/// window `j` (cells `2j`, `2j + 1` of both) gets its maximum in `y[j]` and its winner's index in
+/// `idx[j]` (`first` the index of `top[0]`, `w` the row length). The cell with the largest
+/// [`max_ord`] wins, ties to the first in row-major order — what the maximum of the four
+/// [`max_key`]s gives — in 32-bit comparisons and selects that the compiler vectorises.
+fn max_pool_row_2x2(
+    top: &[f32],
+    bottom: &[f32],
+    first: usize,
+    w: usize,
+    y: &mut [f32],
+    idx: &mut [u32],
+) {
+    let (first, w) = (first as u32, w as u32);
+    let cells = top.chunks_exact(2).zip(bottom.chunks_exact(2));
+    for (j, ((t, b), (y, i))) in cells.zip(y.iter_mut().zip(idx)).enumerate() {
+        let (oa, ob) = (max_ord(t[0]), max_ord(t[1]));
+        let (oc, od) = (max_ord(b[0]), max_ord(b[1]));
+        let (o1, v1, d1) = if ob > oa {
+            (ob, t[1], 1)
+        } else {
+            (oa, t[0], 0)
+        };
+        let (o2, v2, d2) = if od > oc {
+            (od, b[1], w + 1)
+        } else {
+            (oc, b[0], w)
+        };
+        let (v, d) = if o2 > o1 { (v2, d2) } else { (v1, d1) };
+        *y = v;
+        *i = first + 2 * j as u32 + d;
     }
 }
 
@@ -67,6 +84,9 @@ struct Geom {
     rows: Vec<(usize, usize)>,
     /// `[lo, hi)` input columns of each output column.
     cols: Vec<(usize, usize)>,
+    /// How many leading output columns have the window `[2·ox, 2·ox + 2)`: the 2×2, stride-2
+    /// windows whose row pairs [`max_pool_forward`] takes a whole row at a time.
+    paired_cols: usize,
 }
 
 /// The valid input range `[lo, hi)` of window `o` along an axis of size `n`.
@@ -101,6 +121,14 @@ impl Geom {
                 "{op}: the input {x:?} has too many cells per plane for u32 indices"
             )));
         }
+        let cols: Vec<(usize, usize)> = (0..ow)
+            .map(|o| window(o, stride, pad.left, kw, w))
+            .collect();
+        let paired_cols = cols
+            .iter()
+            .enumerate()
+            .take_while(|&(o, &c)| c == (2 * o, 2 * o + 2))
+            .count();
         Ok(Geom {
             n,
             c,
@@ -109,9 +137,8 @@ impl Geom {
             oh,
             ow,
             rows: (0..oh).map(|o| window(o, stride, pad.top, kh, h)).collect(),
-            cols: (0..ow)
-                .map(|o| window(o, stride, pad.left, kw, w))
-                .collect(),
+            cols,
+            paired_cols,
         })
     }
 
@@ -159,14 +186,19 @@ fn max_pool_forward(x: &[f32], g: &Geom) -> (Vec<f32>, Vec<u32>) {
                         &mut yp[oy * g.ow..(oy + 1) * g.ow],
                         &mut ip[oy * g.ow..(oy + 1) * g.ow],
                     );
-                    for (ox, &(c0, c1)) in g.cols.iter().enumerate() {
-                        if r1 - r0 == 2 && c1 - c0 == 2 {
-                            // The common 2×2 window.
-                            let i = winner_2x2(xp, r0 * g.w + c0, g.w);
-                            ir[ox] = i as u32;
-                            yr[ox] = xp[i];
-                            continue;
-                        }
+                    let paired = if r1 - r0 == 2 { g.paired_cols } else { 0 };
+                    if paired > 0 {
+                        let (top, bottom) = (r0 * g.w, (r0 + 1) * g.w);
+                        max_pool_row_2x2(
+                            &xp[top..top + 2 * paired],
+                            &xp[bottom..bottom + 2 * paired],
+                            top,
+                            g.w,
+                            &mut yr[..paired],
+                            &mut ir[..paired],
+                        );
+                    }
+                    for (ox, &(c0, c1)) in g.cols.iter().enumerate().skip(paired) {
                         // The largest key is the window's maximum, ties to the first cell.
                         let mut best = 0u64;
                         for iy in r0..r1 {
