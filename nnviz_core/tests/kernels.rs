@@ -784,7 +784,7 @@ fn max_pool_winners_follow_one_total_order_on_special_values() {
         f32::INFINITY,
         -f32::INFINITY,
     ];
-    // (is NaN, value, +0 rather than −0): compared in that order; all NaNs are equal.
+    // (is NaN, value, +0 rather than −0), compared in that order: all NaNs are equal.
     let rank = |v: f32| -> (bool, f32, bool) {
         if v.is_nan() {
             (true, 0.0, false)
@@ -815,15 +815,8 @@ fn max_pool_winners_follow_one_total_order_on_special_values() {
         for (i, cells) in p.windows().iter().enumerate() {
             let mut best: Option<usize> = None;
             for &c in cells {
-                let better = match best {
-                    None => true,
-                    Some(b) => {
-                        let (rc, rb) = (rank(xv[c]), rank(xv[b]));
-                        rc.0 > rb.0
-                            || (rc.0 == rb.0 && (rc.1 > rb.1 || (rc.1 == rb.1 && rc.2 && !rb.2)))
-                    }
-                };
-                if better {
+                // Tuples compare lexicographically; a later cell must be strictly larger.
+                if best.is_none_or(|b| rank(xv[c]) > rank(xv[b])) {
                     best = Some(c);
                 }
             }
