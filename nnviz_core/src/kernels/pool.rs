@@ -38,11 +38,25 @@ fn max_key(v: f32, i: u32) -> u64 {
     ((max_ord(v) as u64) << 32) | (!i) as u64
 }
 
+/// All ones where `a > b`, else zero.
+#[inline(always)]
+fn mask_gt(a: u32, b: u32) -> u32 {
+    ((a > b) as u32).wrapping_neg()
+}
+
+/// `a` where `mask` is all ones, `b` where it is zero.
+#[inline(always)]
+fn select(mask: u32, a: u32, b: u32) -> u32 {
+    (a & mask) | (b & !mask)
+}
+
 /// The 2×2 windows of one row pair, side by side: `top` and `bottom` hold `2·k` cells each, and
 /// window `j` (cells `2j`, `2j + 1` of both) gets its maximum in `y[j]` and its winner's index in
 /// `idx[j]` (`first` the index of `top[0]`, `w` the row length). The cell with the largest
 /// [`max_ord`] wins, ties to the first in row-major order — what the maximum of the four
-/// [`max_key`]s gives — in 32-bit comparisons and selects that the compiler vectorises.
+/// [`max_key`]s gives. Written with bit masks, not branches: on real activations the winner's
+/// position is unpredictable, and mispredicted branches cost more than the whole window.
+#[inline(always)]
 fn max_pool_row_2x2(
     top: &[f32],
     bottom: &[f32],
@@ -56,19 +70,23 @@ fn max_pool_row_2x2(
     for (j, ((t, b), (y, i))) in cells.zip(y.iter_mut().zip(idx)).enumerate() {
         let (oa, ob) = (max_ord(t[0]), max_ord(t[1]));
         let (oc, od) = (max_ord(b[0]), max_ord(b[1]));
-        let (o1, v1, d1) = if ob > oa {
-            (ob, t[1], 1)
-        } else {
-            (oa, t[0], 0)
-        };
-        let (o2, v2, d2) = if od > oc {
-            (od, b[1], w + 1)
-        } else {
-            (oc, b[0], w)
-        };
-        let (v, d) = if o2 > o1 { (v2, d2) } else { (v1, d1) };
-        *y = v;
-        *i = first + 2 * j as u32 + d;
+        // The better of each row's two cells (ties to the left one), then of the two rows (ties
+        // to the top one).
+        let m1 = mask_gt(ob, oa);
+        let (o1, v1, d1) = (
+            select(m1, ob, oa),
+            select(m1, t[1].to_bits(), t[0].to_bits()),
+            m1 & 1,
+        );
+        let m2 = mask_gt(od, oc);
+        let (o2, v2, d2) = (
+            select(m2, od, oc),
+            select(m2, b[1].to_bits(), b[0].to_bits()),
+            w + (m2 & 1),
+        );
+        let m = mask_gt(o2, o1);
+        *y = f32::from_bits(select(m, v2, v1));
+        *i = first + 2 * j as u32 + select(m, d2, d1);
     }
 }
 
@@ -180,43 +198,70 @@ fn max_pool_forward(x: &[f32], g: &Geom) -> (Vec<f32>, Vec<u32>) {
             .zip(idx.par_chunks_mut(ohw))
             .enumerate()
             .for_each(|(plane, (yp, ip))| {
-                let xp = &x[plane * hw..(plane + 1) * hw];
-                for (oy, &(r0, r1)) in g.rows.iter().enumerate() {
-                    let (yr, ir) = (
-                        &mut yp[oy * g.ow..(oy + 1) * g.ow],
-                        &mut ip[oy * g.ow..(oy + 1) * g.ow],
-                    );
-                    let paired = if r1 - r0 == 2 { g.paired_cols } else { 0 };
-                    if paired > 0 {
-                        let (top, bottom) = (r0 * g.w, (r0 + 1) * g.w);
-                        max_pool_row_2x2(
-                            &xp[top..top + 2 * paired],
-                            &xp[bottom..bottom + 2 * paired],
-                            top,
-                            g.w,
-                            &mut yr[..paired],
-                            &mut ir[..paired],
-                        );
-                    }
-                    for (ox, &(c0, c1)) in g.cols.iter().enumerate().skip(paired) {
-                        // The largest key is the window's maximum, ties to the first cell.
-                        let mut best = 0u64;
-                        for iy in r0..r1 {
-                            let start = iy * g.w + c0;
-                            for (j, &v) in xp[start..iy * g.w + c1].iter().enumerate() {
-                                best = best.max(max_key(v, (start + j) as u32));
-                            }
-                        }
-                        let i = !(best as u32);
-                        if let (true, Some(&v)) = (best != 0, xp.get(i as usize)) {
-                            ir[ox] = i;
-                            yr[ox] = v;
-                        }
-                    }
-                }
+                // Compiled for the CPU's vector instructions (AVX2 or AVX-512 where present).
+                pulp::Arch::new().dispatch(MaxPoolPlane {
+                    xp: &x[plane * hw..(plane + 1) * hw],
+                    g,
+                    yp,
+                    ip,
+                })
             });
     }
     (y, idx)
+}
+
+/// The max-pooling of one plane `xp` into `yp`, with each window's winner in `ip`.
+struct MaxPoolPlane<'a> {
+    xp: &'a [f32],
+    g: &'a Geom,
+    yp: &'a mut [f32],
+    ip: &'a mut [u32],
+}
+
+impl pulp::WithSimd for MaxPoolPlane<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        max_pool_plane(self.xp, self.g, self.yp, self.ip)
+    }
+}
+
+#[inline(always)]
+fn max_pool_plane(xp: &[f32], g: &Geom, yp: &mut [f32], ip: &mut [u32]) {
+    for (oy, &(r0, r1)) in g.rows.iter().enumerate() {
+        let (yr, ir) = (
+            &mut yp[oy * g.ow..(oy + 1) * g.ow],
+            &mut ip[oy * g.ow..(oy + 1) * g.ow],
+        );
+        let paired = if r1 - r0 == 2 { g.paired_cols } else { 0 };
+        if paired > 0 {
+            let (top, bottom) = (r0 * g.w, (r0 + 1) * g.w);
+            max_pool_row_2x2(
+                &xp[top..top + 2 * paired],
+                &xp[bottom..bottom + 2 * paired],
+                top,
+                g.w,
+                &mut yr[..paired],
+                &mut ir[..paired],
+            );
+        }
+        for (ox, &(c0, c1)) in g.cols.iter().enumerate().skip(paired) {
+            // The largest key is the window's maximum, ties to the first cell.
+            let mut best = 0u64;
+            for iy in r0..r1 {
+                let start = iy * g.w + c0;
+                for (j, &v) in xp[start..iy * g.w + c1].iter().enumerate() {
+                    best = best.max(max_key(v, (start + j) as u32));
+                }
+            }
+            let i = !(best as u32);
+            if let (true, Some(&v)) = (best != 0, xp.get(i as usize)) {
+                ir[ox] = i;
+                yr[ox] = v;
+            }
+        }
+    }
 }
 
 /// `x[N, C, H, W] → y[N, C, OH, OW]`, the maximum over each window's valid cells; records the
