@@ -26,33 +26,44 @@ fn code_am(seed: u64, prior: &Tensor) -> ActivationMaximization {
     }
 }
 
-/// Mean max-probability of the classifier on 1000 samples, and the predicted classes.
-fn confidence(net: &Network, g: &Vae) -> (f32, Tensor) {
+/// Mean max-probability of the classifier on 1000 samples of `g`, and how many of them it puts
+/// in each class.
+fn confidence(net: &Network, g: &Vae) -> (f32, [usize; 10]) {
     let x = g.sample(1000, 0).unwrap();
     let p = softmax(&net.forward(&x).unwrap(), D::Minus1).unwrap();
     let max_p = values(&p.max(1).unwrap());
-    (max_p.iter().sum::<f32>() / 1000.0, p)
-}
-
-fn samples_are_digits(net: &Network, g: &Vae) {
-    // 1000 codes from the prior: the classifier must be confident on average (0.87 measured; an
-    // untrained generator's blobs score far lower, checked below), and every class must be drawn.
-    let (mean, p) = confidence(net, g);
-    assert!(mean > 0.8, "mean max-probability of VAE samples: {mean}");
-    let untrained = Vae::new(&vae::VaeRecipe::default(), 0, &dev()).unwrap();
-    let (blob_mean, _) = confidence(net, &untrained);
-    assert!(
-        blob_mean < 0.8 - 0.1,
-        "an untrained generator scores {blob_mean}: the threshold would not discriminate"
-    );
     let mut counts = [0usize; 10];
     for c in p.argmax(1).unwrap().to_vec1::<u32>().unwrap() {
         counts[c as usize] += 1;
     }
+    (max_p.iter().sum::<f32>() / 1000.0, counts)
+}
+
+/// What "the samples look like digits" means here: the classifier is confident on average and
+/// every class is drawn (at least 20 of 1000).
+fn digit_like(mean: f32, counts: &[usize; 10]) -> bool {
+    mean > 0.8 && counts.iter().all(|&n| n >= 20)
+}
+
+fn samples_are_digits(net: &Network, g: &Vae) {
+    // 1000 codes from the prior: the classifier must be confident on average (0.87 measured) and
+    // every class must be drawn.
+    let (mean, counts) = confidence(net, g);
     assert!(
-        counts.iter().all(|&n| n >= 20),
-        "classes of the samples: {counts:?}"
+        digit_like(mean, &counts),
+        "VAE samples: mean max-probability {mean}, classes {counts:?}"
     );
+    // An untrained generator's blobs must fail the same test, or it would not discriminate.
+    // (Confidence alone does not: a classifier can be sure of a blob — one retrained A gave
+    // 0.96 — but the blobs all land in one or two classes.)
+    let untrained = Vae::new(&vae::VaeRecipe::default(), 0, &dev()).unwrap();
+    let (blob_mean, blob_counts) = confidence(net, &untrained);
+    assert!(
+        !digit_like(blob_mean, &blob_counts),
+        "an untrained generator passes too (mean max-probability {blob_mean}, classes \
+         {blob_counts:?}): the test would not discriminate"
+    );
+    eprintln!("untrained generator: mean max-probability {blob_mean}, classes {blob_counts:?}");
 }
 
 #[test]
