@@ -81,3 +81,55 @@ fn every_zoo_architecture_trains_and_explains_alike_on_both_paths() {
         }
     }
 }
+
+#[test]
+fn the_rules_elementwise_kernels_change_no_bit() {
+    // LRP's stabilised ratio and DeepLIFT's rescale multipliers in one pass each, against the
+    // same arithmetic in candle's operations (the path of other devices and dtypes): every
+    // relevance method that uses them, on trained-like weights (the zoo's initial weights with
+    // biases, D1; and the cluttered-MNIST G with its global average pooling), bit for bit.
+    use nnviz_core::relevance::{Composite, DeepLift, DeepTaylor, Lrp, Rule};
+    use nnviz_core::Attribution;
+    let data = Dataset::mnist().unwrap();
+    let x = data.test_x.narrow(0, 0, 12).unwrap();
+    let methods: Vec<(&str, Box<dyn Attribution>)> = vec![
+        (
+            "LRP-ε",
+            Box::new(Lrp::new(Composite::uniform(Rule::Epsilon(0.25)))),
+        ),
+        ("LRP-0", Box::new(Lrp::new(Composite::uniform(Rule::Zero)))),
+        ("LRP ε-plus", Box::new(Lrp::default())),
+        ("deep Taylor", Box::new(DeepTaylor::default())),
+        ("DeepLIFT", Box::new(DeepLift::default())),
+    ];
+    for name in ["D1", "D0", "G"] {
+        let net = zoo::untrained(name).unwrap();
+        let side = net.input[1];
+        let pad = (side - 28) / 2;
+        let x = x
+            .pad_with_zeros(2, pad, side - 28 - pad)
+            .and_then(|x| x.pad_with_zeros(3, pad, side - 28 - pad))
+            .unwrap();
+        for (method, m) in &methods {
+            let run = || {
+                m.attribute(&net, &x, &Target::predicted())
+                    .unwrap()
+                    .flatten_all()
+                    .unwrap()
+                    .to_vec1::<f32>()
+                    .unwrap()
+            };
+            let _turn = SWITCHES.lock().unwrap_or_else(|e| e.into_inner());
+            let fused = run();
+            kernels::set_switches(Switches {
+                rules: false,
+                ..Switches::ON
+            });
+            let candle = run();
+            kernels::set_switches(Switches::ON);
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert!(fused.iter().any(|v| *v != 0.0), "{name} {method}: all zero");
+            assert_eq!(bits(&fused), bits(&candle), "{name} {method}");
+        }
+    }
+}

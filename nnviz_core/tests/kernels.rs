@@ -1277,3 +1277,79 @@ fn cam_weights_and_weighted_sums_match_direct_loops() {
     let err = kernels::weighted_channel_sum(&a, &tensor(&wv[..k], &[1, k])).unwrap_err();
     assert!(err.to_string().contains("weights [1, 5]"), "{err}");
 }
+
+#[test]
+fn rule_kernels_equal_candles_arithmetic_bit_for_bit() {
+    // The relevance rules' one-pass kernels against the candle operations the rules run on other
+    // devices, on values with exact zeros of both signs, NaN, infinities and |Δa| around the
+    // rescale tolerance.
+    let special = [
+        0.0f32,
+        -0.0,
+        1.0,
+        -2.5,
+        1e-7,
+        -1e-7,
+        1e-6,
+        f32::NAN,
+        f32::INFINITY,
+        -f32::INFINITY,
+        3e-38,
+    ];
+    let mut rng = Rng::new(44);
+    let mut draw = |n: usize| -> Vec<f32> {
+        (0..n)
+            .map(|_| {
+                if rng.uniform() < 0.5 {
+                    special[rng.below(special.len())]
+                } else {
+                    rng.normal()
+                }
+            })
+            .collect()
+    };
+    let n = 40_000; // more than one parallel chunk
+    let shape = [4, 10, 1000];
+    let [r, z, a, a0, y, y0] = std::array::from_fn(|_| tensor(&draw(n), &shape));
+    let bits = |t: &Tensor| flat(t).iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+
+    // LRP: r ⊘ (z + ε·sign(z)), sign from ge(0) as in relevance::rules.
+    for eps in [1e-12f32, 0.25] {
+        let sign =
+            ((z.ge(0.0).unwrap().to_dtype(DType::F32).unwrap() * 2.0).unwrap() - 1.0).unwrap();
+        let want = r
+            .div(&(&z + (sign * eps as f64).unwrap()).unwrap())
+            .unwrap();
+        assert_eq!(
+            bits(&kernels::lrp_ratio(&r, &z, eps).unwrap()),
+            bits(&want),
+            "lrp_ratio ε = {eps}"
+        );
+    }
+    // DeepLIFT at a ReLU.
+    let tol = 1e-6f64;
+    let da = (&a - &a0).unwrap();
+    let dy = (&y - &y0).unwrap();
+    let far = da.abs().unwrap().ge(tol).unwrap();
+    let safe = far.where_cond(&da, &da.ones_like().unwrap()).unwrap();
+    let step = a.gt(0.0).unwrap().to_dtype(DType::F32).unwrap();
+    let m = far.where_cond(&dy.div(&safe).unwrap(), &step).unwrap();
+    assert_eq!(
+        bits(&kernels::rescale_relu(&r, &a, &a0, &y, &y0, tol as f32).unwrap()),
+        bits(&(&r * m).unwrap()),
+        "rescale_relu"
+    );
+    // DeepLIFT at a max-pooling layer's input (r as the routed multiplier, z as the gradient).
+    let want = far.where_cond(&r.div(&safe).unwrap(), &z).unwrap();
+    assert_eq!(
+        bits(&kernels::rescale_select(&r, &z, &a, &a0, tol as f32).unwrap()),
+        bits(&want),
+        "rescale_select"
+    );
+    // Shapes must match; other dtypes are an error naming the operand.
+    let err = kernels::lrp_ratio(&r, &tensor(&[1.0; 4], &[4]), 0.1).unwrap_err();
+    assert!(err.to_string().contains("differ in shape"), "{err}");
+    let err = kernels::rescale_relu(&r, &a.to_dtype(DType::F64).unwrap(), &a0, &y, &y0, 1e-6)
+        .unwrap_err();
+    assert!(err.to_string().contains("input"), "{err}");
+}

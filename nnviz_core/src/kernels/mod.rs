@@ -84,6 +84,7 @@ mod conv;
 mod matmul;
 mod pool;
 mod relu;
+mod rules;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -138,6 +139,9 @@ pub struct Switches {
     pub relu: bool,
     /// The channel weights and weighted sums of Grad-CAM and Grad-CAM++.
     pub cam: bool,
+    /// The relevance rules' elementwise steps: LRP's stabilised ratio and DeepLIFT's rescale
+    /// multipliers.
+    pub rules: bool,
 }
 
 impl Switches {
@@ -147,6 +151,7 @@ impl Switches {
         pool: true,
         relu: true,
         cam: true,
+        rules: true,
     };
     /// Every kernel family off: candle's operations only, as on a GPU.
     pub const OFF: Switches = Switches {
@@ -154,6 +159,7 @@ impl Switches {
         pool: false,
         relu: false,
         cam: false,
+        rules: false,
     };
 }
 
@@ -161,6 +167,7 @@ static CONV_ON: AtomicBool = AtomicBool::new(true);
 static POOL_ON: AtomicBool = AtomicBool::new(true);
 static RELU_ON: AtomicBool = AtomicBool::new(true);
 static CAM_ON: AtomicBool = AtomicBool::new(true);
+static RULES_ON: AtomicBool = AtomicBool::new(true);
 
 /// The current [`Switches`].
 pub fn switches() -> Switches {
@@ -169,6 +176,7 @@ pub fn switches() -> Switches {
         pool: POOL_ON.load(Ordering::Relaxed),
         relu: RELU_ON.load(Ordering::Relaxed),
         cam: CAM_ON.load(Ordering::Relaxed),
+        rules: RULES_ON.load(Ordering::Relaxed),
     }
 }
 
@@ -179,6 +187,7 @@ pub fn set_switches(s: Switches) -> Switches {
     POOL_ON.store(s.pool, Ordering::Relaxed);
     RELU_ON.store(s.relu, Ordering::Relaxed);
     CAM_ON.store(s.cam, Ordering::Relaxed);
+    RULES_ON.store(s.rules, Ordering::Relaxed);
     old
 }
 
@@ -279,6 +288,59 @@ pub fn relu_grad(g: &Tensor, x: &Tensor) -> Result<Tensor> {
     check_supported("relu_grad", &[("gradient", g), ("input", x)])?;
     Ok(g.contiguous()?
         .apply_op2(&x.contiguous()?, relu::ReluGrad)?)
+}
+
+/// LRP's stabilised ratio `r ⊘ (z + ε·sign(z))` (sign(0) = +1, as candle's `ge(0)`: NaN → −1)
+/// for `r` and `z` of one shape, in one pass. Not differentiable.
+pub fn lrp_ratio(r: &Tensor, z: &Tensor, eps: f32) -> Result<Tensor> {
+    rules::map(
+        "lrp_ratio",
+        ["relevance", "pre-activation"],
+        [r, z],
+        &rules::LrpRatio { eps },
+    )
+}
+
+/// DeepLIFT's Rescale rule at a ReLU, `r ⊙ m` with `m = Δy ⊘ Δa` where `|Δa| ≥ tol` and
+/// `m = 1[a > 0]` elsewhere (`Δa = a − a₀`, `Δy = y − y₀`; the ReLU's input and output at the
+/// input and at the reference), in one pass. Not differentiable.
+pub fn rescale_relu(
+    r: &Tensor,
+    a: &Tensor,
+    a0: &Tensor,
+    y: &Tensor,
+    y0: &Tensor,
+    tol: f32,
+) -> Result<Tensor> {
+    rules::map(
+        "rescale_relu",
+        [
+            "multiplier",
+            "input",
+            "reference input",
+            "output",
+            "reference output",
+        ],
+        [r, a, a0, y, y0],
+        &rules::RescaleRelu { tol },
+    )
+}
+
+/// `routed ⊘ Δa` where `|Δa| ≥ tol`, `grad` elsewhere (`Δa = a − a₀`): DeepLIFT's multiplier at
+/// a max-pooling layer's input, in one pass. Not differentiable.
+pub fn rescale_select(
+    routed: &Tensor,
+    grad: &Tensor,
+    a: &Tensor,
+    a0: &Tensor,
+    tol: f32,
+) -> Result<Tensor> {
+    rules::map(
+        "rescale_select",
+        ["routed multiplier", "gradient", "input", "reference input"],
+        [routed, grad, a, a0],
+        &rules::RescaleSelect { tol },
+    )
 }
 
 /// The channel weights `w[N, K]` of a gradient class activation map from the activations

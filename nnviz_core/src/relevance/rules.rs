@@ -169,9 +169,19 @@ fn stabilize(z: &Tensor, eps: f64) -> Result<Tensor> {
     Ok((z + (sign * eps)?)?)
 }
 
-/// `r ⊘ stab(z)`.
+/// `r ⊘ stab(z)`: one pass through the kernel on the CPU.
 fn ratio(r: &Tensor, z: &Tensor, eps: f64) -> Result<Tensor> {
+    if fused(&[r, z]) {
+        return kernels::lrp_ratio(r, z, eps as f32);
+    }
     Ok(r.div(&stabilize(z, eps)?)?)
+}
+
+/// Whether the rules' elementwise kernels apply to these tensors.
+fn fused(ts: &[&Tensor]) -> bool {
+    kernels::switches().rules
+        && kernels::supports(ts)
+        && ts.iter().all(|t| t.shape() == ts[0].shape())
 }
 
 /// An affine layer seen as a pair of maps `a ↦ ρ(W)a` and `s ↦ ρ(W)ᵀs`.
@@ -460,6 +470,9 @@ fn relu(rule: Rule, st: &Step, r: &Tensor) -> Result<Tensor> {
         Rule::GuidedRelu => gate(&crate::model::layer::relu(r)?, st.a)?,
         _ => {
             let (a0, y0) = reference(st)?;
+            if fused(&[r, st.a, a0, st.y, y0]) {
+                return kernels::rescale_relu(r, st.a, a0, st.y, y0, RESCALE_TOL as f32);
+            }
             let da = (st.a - a0)?;
             let dy = (st.y - y0)?;
             let far = da.abs()?.ge(RESCALE_TOL)?;
@@ -512,12 +525,15 @@ fn proportional_pool(st: &Step, r: &Tensor) -> Result<Tensor> {
 /// cells with `|Δa| < 1e-6` receive (almost) nothing and get the plain gradient.
 fn rescale_max_pool(st: &Step, m: &Tensor) -> Result<Tensor> {
     let (a0, y0) = reference(st)?;
-    let da = (st.a - a0)?;
     let dy = (st.y - y0)?;
     let up = layer_vjp(st.layer, st.a, &(m * dy.relu()?)?)?;
     let down = layer_vjp(st.layer, a0, &(m * neg(&dy)?)?)?;
     let routed = (up + down)?;
     let grad = layer_vjp(st.layer, st.a, m)?;
+    if fused(&[&routed, &grad, st.a, a0]) {
+        return kernels::rescale_select(&routed, &grad, st.a, a0, RESCALE_TOL as f32);
+    }
+    let da = (st.a - a0)?;
     let far = da.abs()?.ge(RESCALE_TOL)?;
     let safe = far.where_cond(&da, &da.ones_like()?)?;
     Ok(far.where_cond(&routed.div(&safe)?, &grad)?)
