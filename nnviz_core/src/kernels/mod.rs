@@ -1,6 +1,9 @@
 //! Fast CPU kernels for the layers where candle's CPU backend is slow: convolution (forward and
 //! both gradients), max-pooling and average pooling, all on `f32` NCHW tensors; also ReLU, the
-//! channel bias and the weights and sums of gradient class activation maps, each in one pass.
+//! channel bias, the weights and sums of gradient class activation maps and the relevance rules'
+//! elementwise steps (LRP's stabilised ratio, DeepLIFT's rescale multipliers), each in one pass.
+//! Loops that the compiler can vectorise are compiled for the CPU's vector instructions (AVX2,
+//! AVX-512) through `pulp`'s run-time dispatch, as `gemm` does for the matrix products.
 //!
 //! [`crate::model::layer`] dispatches here when every tensor involved is an `f32` tensor on
 //! [`Device::Cpu`] (see [`supports`]) and the kernel family is switched on (see [`switches`]);
