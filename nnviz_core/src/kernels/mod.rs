@@ -142,8 +142,8 @@ pub struct Switches {
     pub relu: bool,
     /// The channel weights and weighted sums of Grad-CAM and Grad-CAM++.
     pub cam: bool,
-    /// The relevance rules' elementwise steps: LRP's stabilised ratio and DeepLIFT's rescale
-    /// multipliers.
+    /// The elementwise kernels: the relevance rules' steps (LRP's stabilised ratio, DeepLIFT's
+    /// rescale multipliers) and training's dropout product.
     pub rules: bool,
 }
 
@@ -302,6 +302,13 @@ pub fn lrp_ratio(r: &Tensor, z: &Tensor, eps: f32) -> Result<Tensor> {
         [r, z],
         &rules::LrpRatio { eps },
     )
+}
+
+/// The elementwise product `a ⊙ b` of two tensors of one shape in one parallel pass (candle's
+/// CPU `mul` runs it through a thread pool of its own that spins at a barrier). Training uses it
+/// for dropout's mask. Not differentiable.
+pub fn mul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    rules::map("mul", ["left factor", "right factor"], [a, b], &rules::Mul)
 }
 
 /// DeepLIFT's Rescale rule at a ReLU, `r ⊙ m` with `m = Δy ⊘ Δa` where `|Δa| ≥ tol` and

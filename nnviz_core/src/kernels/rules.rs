@@ -135,3 +135,15 @@ impl Elementwise<4> for RescaleSelect {
         }
     }
 }
+
+/// `a · b`.
+pub(super) struct Mul;
+
+impl Elementwise<2> for Mul {
+    #[inline(always)]
+    fn run(&self, out: &mut [f32], [a, b]: [&[f32]; 2]) {
+        for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
+            *o = a * b;
+        }
+    }
+}

@@ -560,11 +560,16 @@ pub(crate) fn dropout_mask(x: &Tensor, rate: f32, rng: &mut Rng) -> Result<Tenso
         bail!("dropout: rate must be in [0, 1), got {rate}");
     }
     let keep = 1.0 - rate;
+    let scale = 1.0 / keep;
+    // `rng.uniform() < keep` without the float: uniform() is (bits >> 40) · 2⁻²⁴, exact, so it is
+    // below `keep` exactly when the integer bits >> 40 are below keep · 2²⁴ (exact in f64), i.e.
+    // below its ceiling. The same draws, the same mask.
+    let below = (keep as f64 * (1u64 << 24) as f64).ceil() as u64;
     let n = x.elem_count();
     let mask: Vec<f32> = (0..n)
         .map(|_| {
-            if rng.uniform() < keep {
-                1.0 / keep
+            if rng.next_u64() >> 40 < below {
+                scale
             } else {
                 0.0
             }

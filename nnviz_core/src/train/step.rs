@@ -86,7 +86,7 @@ fn forward_trace(net: &Network, x: &Tensor, rng: &mut Rng) -> Result<TrainTrace>
         let (y, mask) = match &l.layer {
             Layer::Dropout { rate } if *rate > 0.0 => {
                 let mask = layer::dropout_mask(a, *rate, rng)?;
-                ((a * &mask)?, Some(mask))
+                (product(a, &mask)?, Some(mask))
             }
             other => (other.forward(a)?, None),
         };
@@ -94,6 +94,15 @@ fn forward_trace(net: &Network, x: &Tensor, rng: &mut Rng) -> Result<TrainTrace>
         masks.push(mask);
     }
     Ok(TrainTrace { activations, masks })
+}
+
+/// `a ⊙ b`: the elementwise kernel when it is switched on (the same products as candle's `mul`).
+fn product(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    if kernels::switches().rules {
+        kernels::mul(a, b)
+    } else {
+        Ok((a * b)?)
+    }
 }
 
 /// The loss and logits of a training step on `(x, y)` and every parameter's gradient of the mean
@@ -181,7 +190,7 @@ pub(crate) fn loss_gradients(
             }
             Layer::Flatten => g.reshape(a.shape())?,
             Layer::Dropout { .. } => match &trace.masks[i] {
-                Some(mask) => (&g * mask)?,
+                Some(mask) => product(&g, mask)?,
                 None => g,
             },
         };

@@ -95,3 +95,41 @@ fn other_dtypes_take_candles_autograd() {
     let x = Tensor::zeros((2, 1, 28, 28), candle_core::DType::F64, &Device::Cpu).unwrap();
     assert!(!by_layers(&net, &x));
 }
+
+#[test]
+fn dropout_masks_are_the_uniform_draws_compared_with_keep() {
+    // The mask compares the raw bits with an integer threshold; it must be exactly the mask of
+    // `uniform() < keep` (what the zoo was trained with), for rates whose keep · 2²⁴ is and is
+    // not a whole number. The kernel's product is candle's product.
+    let x = Tensor::zeros((3, 7, 1000), candle_core::DType::F32, &Device::Cpu).unwrap();
+    for rate in [0.0f32, 0.1, 0.25, 0.3, 1.0 / 3.0, 0.5, 0.7, 0.999] {
+        let mut a = Rng::new(17);
+        let mut b = Rng::new(17);
+        let mask = crate::model::layer::dropout_mask(&x, rate, &mut a).unwrap();
+        let keep = 1.0 - rate;
+        let want: Vec<f32> = (0..x.elem_count())
+            .map(|_| if b.uniform() < keep { 1.0 / keep } else { 0.0 })
+            .collect();
+        assert_eq!(
+            bits(&mask),
+            bits(&Tensor::new(want.as_slice(), &Device::Cpu).unwrap()),
+            "rate {rate}"
+        );
+        assert_eq!(
+            a.next_u64(),
+            b.next_u64(),
+            "rate {rate}: the streams moved alike"
+        );
+    }
+    let mut rng = Rng::new(3);
+    let v: Vec<f32> = (0..50_000).map(|_| rng.normal()).collect();
+    let u: Vec<f32> = (0..50_000).map(|_| rng.normal()).collect();
+    let (p, q) = (
+        Tensor::new(v.as_slice(), &Device::Cpu).unwrap(),
+        Tensor::new(u.as_slice(), &Device::Cpu).unwrap(),
+    );
+    assert_eq!(
+        bits(&crate::kernels::mul(&p, &q).unwrap()),
+        bits(&(&p * &q).unwrap())
+    );
+}
