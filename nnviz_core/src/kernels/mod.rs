@@ -1,7 +1,8 @@
 //! Fast CPU kernels for the layers where candle's CPU backend is slow: convolution (forward and
 //! both gradients), max-pooling and average pooling, all on `f32` NCHW tensors; also ReLU, the
-//! channel bias, the weights and sums of gradient class activation maps and the relevance rules'
-//! elementwise steps (LRP's stabilised ratio, DeepLIFT's rescale multipliers), each in one pass.
+//! channel bias, the weights and sums of gradient class activation maps, the relevance rules'
+//! elementwise steps (LRP's stabilised ratio, DeepLIFT's rescale multipliers) and training's
+//! dropout product, each in one pass.
 //! Loops that the compiler can vectorise are compiled for the CPU's vector instructions (AVX2,
 //! AVX-512) through `pulp`'s run-time dispatch, as `gemm` does for the matrix products.
 //!

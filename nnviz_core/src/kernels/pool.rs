@@ -194,12 +194,13 @@ fn max_pool_forward(x: &[f32], g: &Geom) -> (Vec<f32>, Vec<u32>) {
     let mut y = vec![f32::NEG_INFINITY; g.n * g.c * ohw];
     let mut idx = vec![NONE; y.len()];
     if !y.is_empty() {
+        let arch = pulp::Arch::new();
         y.par_chunks_mut(ohw)
             .zip(idx.par_chunks_mut(ohw))
             .enumerate()
             .for_each(|(plane, (yp, ip))| {
                 // Compiled for the CPU's vector instructions (AVX2 or AVX-512 where present).
-                pulp::Arch::new().dispatch(MaxPoolPlane {
+                arch.dispatch(MaxPoolPlane {
                     xp: &x[plane * hw..(plane + 1) * hw],
                     g,
                     yp,

@@ -1,5 +1,6 @@
 //! The elementwise steps of the relevance rules, each in one pass (see [`super::lrp_ratio`],
-//! [`super::rescale_relu`] and [`super::rescale_select`]).
+//! [`super::rescale_relu`] and [`super::rescale_select`]), and the product that applies
+//! training's dropout masks ([`super::mul`]).
 //!
 //! Written with candle's operations, LRP's stabilised ratio `r ⊘ (z + ε·sign(z))` is seven full
 //! passes over the layer (a comparison, a dtype cast, three affine maps, an addition, a division)
@@ -70,10 +71,11 @@ pub(super) fn map<K: Elementwise<N>, const N: usize>(
         ins[k] = cpu_f32(name, names[k], s, layout)?;
     }
     let mut out = vec![0f32; shape.elem_count()];
+    let arch = pulp::Arch::new();
     out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, out)| {
         let start = c * CHUNK;
         let ins = ins.map(|s| &s[start..start + out.len()]);
-        pulp::Arch::new().dispatch(Dispatch { op, out, ins })
+        arch.dispatch(Dispatch { op, out, ins })
     });
     Ok(Tensor::from_vec(out, shape, &Device::Cpu)?)
 }

@@ -22,8 +22,8 @@
 //! (`nnviz info data/models/<id>.safetensors`) and in the README's zoo table (on this project's
 //! 2-core machine, with gemm's AVX-512 kernels: A 0.9804, B0 0.9793, B1 0.9803, C 0.9913,
 //! D0 0.9900, D1 0.9908, D2 0.9915, E 0.9899, F 0.9862, G 0.9280, H 0.9650). F is trained for 6
-//! epochs instead of the original's 15 (about 0.98 after 4; one epoch takes about 34 s on 2 cores). G is
-//! trained for 8 epochs at learning rate 3e-3 (20 epochs at 1e-3 gave 0.9330 in 2.5 times the
+//! epochs instead of the original's 15 (about 0.98 after 4; one epoch takes about 34 s on 2
+//! cores). G is trained for 8 epochs at learning rate 3e-3 (20 epochs at 1e-3 gave 0.9330 in 2.5 times the
 //! time). H is trained on 40 000 distinct cluttered canvases for 2 epochs instead of the default
 //! 10 000 for 20: on 10 000 it memorised its training set (train accuracy 0.997) and reached
 //! only 0.9330; the first 10 000 of the 40 000 are the default data set's canvases and the test

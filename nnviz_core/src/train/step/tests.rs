@@ -17,7 +17,8 @@ fn bits(t: &Tensor) -> Vec<u32> {
         .collect()
 }
 
-/// A batch of 100 digits (a training batch: the gemm sums run over as many terms as in training) for `net`, centred on a blank canvas of the network's input size.
+/// A batch of 100 digits for `net` (a training batch: the gemm sums run over as many terms as in
+/// training), centred on a blank canvas of the network's input size.
 fn batch(net: &Network) -> (Tensor, Tensor) {
     let data = Dataset::mnist().unwrap();
     let x = data.train_x.narrow(0, 0, 100).unwrap();
