@@ -50,7 +50,7 @@ stamp "cargo test --release"
 cargo test --release --workspace --features cli
 if [[ $notebooks == 1 ]]; then
   stamp "CLI end-to-end tests and notebooks"
-  .venv/bin/python -m pytest -v tests/
+  .venv/bin/python -m pytest -v --durations=0 --durations-min=5 tests/
 else
   stamp "CLI end-to-end tests"
   .venv/bin/python -m pytest -v tests/test_cli.py

@@ -15,7 +15,8 @@
 //! * [`relevance`]: one modified backward pass with per-layer rules: LRP, deep Taylor, DeepLIFT,
 //!   deconvnet, guided backprop.
 //! * [`metrics`]: continuity, selectivity (pixel flipping, AOPC), the randomisation sanity check,
-//!   completeness, and one evaluation table over every method.
+//!   completeness, and one evaluation table over every method; localisation against a known
+//!   object (pointing game, relevance mass and rank accuracy, ROC AUC) and complexity.
 //!
 //! Notebooks need a single `:dep nnviz_core = { path = "../nnviz_core" }`: candle, candle_nn,
 //! plotters and image are re-exported here.

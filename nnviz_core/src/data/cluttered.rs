@@ -184,6 +184,19 @@ impl ClutteredConfig {
     }
 
     fn generate_splits(&self, mnist: &Dataset) -> Result<[Split; 3]> {
+        Ok(self.generate_with_locations(mnist)?.map(|(split, _)| split))
+    }
+
+    /// Where the labelled digit of every canvas lies, for the train, validation and test splits:
+    /// the ground truth of localisation metrics ([`crate::metrics::localisation`]). A data set
+    /// (or its cache) does not store it; it is recovered by replaying the seeded generator on
+    /// `mnist`, which gives the same canvases bit for bit (about a second for the default).
+    pub fn digit_locations(&self, mnist: &Dataset) -> Result<ClutteredLocations> {
+        let [train, valid, test] = self.generate_with_locations(mnist)?.map(|(_, at)| at);
+        Ok(ClutteredLocations { train, valid, test })
+    }
+
+    fn generate_with_locations(&self, mnist: &Dataset) -> Result<[(Split, DigitLocations); 3]> {
         self.validate()?;
         let train = Source::from_tensors(&mnist.train_x, &mnist.train_y, "training")?;
         let test = Source::from_tensors(&mnist.test_x, &mnist.test_y, "test")?;
@@ -207,13 +220,21 @@ impl ClutteredConfig {
         ])
     }
 
-    /// One canvas per digit in `digits`, cluttered with patches of other digits of `src`.
-    fn render(&self, src: &Source, digits: &[usize], rng: &mut Rng) -> Split {
+    /// One canvas per digit in `digits`, cluttered with patches of other digits of `src`, and
+    /// where each digit was placed.
+    fn render(&self, src: &Source, digits: &[usize], rng: &mut Rng) -> (Split, DigitLocations) {
         let (s, p) = (self.size, self.patch);
         let mut images = Vec::with_capacity(digits.len() * s * s);
+        let mut at = DigitLocations {
+            size: s,
+            offsets: Vec::with_capacity(digits.len()),
+            digits: Vec::with_capacity(digits.len() * DIGIT * DIGIT),
+        };
         for &idx in digits {
             let mut canvas = vec![0u8; s * s];
             let (y0, x0) = (rng.below(s - DIGIT + 1), rng.below(s - DIGIT + 1));
+            at.offsets.push((y0, x0));
+            at.digits.extend_from_slice(src.digit(idx));
             for (r, row) in src.digit(idx).chunks_exact(DIGIT).enumerate() {
                 canvas[(y0 + r) * s + x0..][..DIGIT].copy_from_slice(row);
             }
@@ -235,7 +256,7 @@ impl ClutteredConfig {
             images.extend_from_slice(&canvas);
         }
         let labels = digits.iter().map(|&i| src.labels[i]).collect();
-        Split { images, labels }
+        (Split { images, labels }, at)
     }
 
     fn to_dataset(&self, [train, valid, test]: [Split; 3]) -> Result<Dataset> {
@@ -256,5 +277,110 @@ impl ClutteredConfig {
             test_x,
             test_y,
         })
+    }
+}
+
+/// Where the labelled digit of each canvas of one split lies ([`ClutteredConfig::digit_locations`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DigitLocations {
+    /// The canvas side.
+    pub size: usize,
+    /// Top-left corner `(row, column)` of each canvas's 28×28 digit.
+    pub offsets: Vec<(usize, usize)>,
+    /// Each placed digit's own 28×28 bytes, before clutter was added.
+    digits: Vec<u8>,
+}
+
+/// The digit locations of the three splits of a cluttered-MNIST data set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClutteredLocations {
+    pub train: DigitLocations,
+    pub valid: DigitLocations,
+    pub test: DigitLocations,
+}
+
+impl DigitLocations {
+    /// The number of canvases.
+    pub fn len(&self) -> usize {
+        self.offsets.len()
+    }
+
+    /// Whether there are no canvases.
+    pub fn is_empty(&self) -> bool {
+        self.offsets.is_empty()
+    }
+
+    /// The first `n` canvases' locations (all of them if there are fewer).
+    pub fn take(&self, n: usize) -> DigitLocations {
+        let n = n.min(self.len());
+        DigitLocations {
+            size: self.size,
+            offsets: self.offsets[..n].to_vec(),
+            digits: self.digits[..n * DIGIT * DIGIT].to_vec(),
+        }
+    }
+
+    fn threshold_byte(threshold: f32) -> Result<u8> {
+        if !(0.0..1.0).contains(&threshold) {
+            bail!("digit locations: the ink threshold must be in [0, 1), got {threshold}");
+        }
+        // A byte v is above the threshold when v / 255 > threshold.
+        Ok((threshold * 255.0).floor() as u8)
+    }
+
+    /// Whether pixel `(r, c)` of canvas `i`'s own digit is ink (byte above `min`).
+    fn is_ink(&self, i: usize, min: u8, r: usize, c: usize) -> bool {
+        self.digits[i * DIGIT * DIGIT + r * DIGIT + c] > min
+    }
+
+    /// Masks `[N, 1, size, size]` (f32, 0 or 1): 1 where the canvas's labelled digit has ink,
+    /// i.e. its own intensity is above `threshold` (in `[0, 1)`; 0 takes every non-zero pixel),
+    /// whether or not clutter was added on top. Clutter elsewhere is 0.
+    pub fn ink(&self, threshold: f32) -> Result<Tensor> {
+        let min = Self::threshold_byte(threshold)?;
+        self.masks(|i, r, c| self.is_ink(i, min, r, c))
+    }
+
+    /// Masks `[N, 1, size, size]` (f32, 0 or 1): 1 inside the tightest box around the ink of each
+    /// canvas's labelled digit (pixels above `threshold`, as in [`ink`](Self::ink)) — the
+    /// bounding box of object-detection data sets, as the pointing game uses it.
+    pub fn boxes(&self, threshold: f32) -> Result<Tensor> {
+        let min = Self::threshold_byte(threshold)?;
+        let bounds: Vec<Option<[usize; 4]>> = (0..self.len())
+            .map(|i| {
+                let mut b: Option<[usize; 4]> = None;
+                for r in 0..DIGIT {
+                    for c in 0..DIGIT {
+                        if self.is_ink(i, min, r, c) {
+                            let [r0, r1, c0, c1] = b.get_or_insert([r, r, c, c]);
+                            (*r0, *r1, *c0, *c1) =
+                                ((*r0).min(r), (*r1).max(r), (*c0).min(c), (*c1).max(c));
+                        }
+                    }
+                }
+                b
+            })
+            .collect();
+        self.masks(|i, r, c| {
+            bounds[i]
+                .is_some_and(|[r0, r1, c0, c1]| (r0..=r1).contains(&r) && (c0..=c1).contains(&c))
+        })
+    }
+
+    /// `[N, 1, size, size]` masks, 1 at digit pixel `(r, c)` of canvas `i` where `inside(i, r, c)`.
+    fn masks(&self, inside: impl Fn(usize, usize, usize) -> bool) -> Result<Tensor> {
+        let s = self.size;
+        let mut out = vec![0f32; self.len() * s * s];
+        for (i, &(y0, x0)) in self.offsets.iter().enumerate() {
+            let canvas = &mut out[i * s * s..(i + 1) * s * s];
+            for r in 0..DIGIT {
+                for c in 0..DIGIT {
+                    if inside(i, r, c) {
+                        canvas[(y0 + r) * s + x0 + c] = 1.0;
+                    }
+                }
+            }
+        }
+        Ok(Tensor::from_vec(out, (self.len(), 1, s, s), &Device::Cpu)?)
     }
 }

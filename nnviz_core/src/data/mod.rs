@@ -19,7 +19,7 @@ pub mod dataset;
 pub mod mnist;
 pub mod npy;
 
-pub use cluttered::ClutteredConfig;
+pub use cluttered::{ClutteredConfig, ClutteredLocations, DigitLocations};
 pub use dataset::Dataset;
 
 use std::io::Write;

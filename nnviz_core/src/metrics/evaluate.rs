@@ -179,7 +179,7 @@ pub struct EvalTable {
 }
 
 /// Numbers as the table prints them: 4 significant digits (scientific below 10⁻³), `n/a` for NaN.
-fn num(v: f64) -> String {
+pub(crate) fn num(v: f64) -> String {
     if !v.is_finite() {
         return "n/a".to_string();
     }

@@ -14,21 +14,31 @@
 //!   Adebayo et al. (2018, "Sanity checks for saliency maps") — an explanation that barely changes
 //!   when the weights are replaced by random ones does not explain the model.
 //! * **complete** ([`completeness`]), where the method promises it: `Σ_i R_i = s(x) − s(x̄)`.
+//! * **on the object** ([`localisation`]), where a ground truth is known (cluttered MNIST's
+//!   labelled digit): pointing game, relevance mass and rank accuracy, ROC AUC.
+//! * **concise** ([`complexity`]): sparseness (Gini index) and entropy of `|R|`.
 //!
 //! [`evaluate`] runs them all over a list of [`Method`]s and returns one [`EvalTable`] (Markdown
 //! and CSV). Every perturbed input is evaluated in batches, many per forward pass.
 //!
-//! Notebooks: `5.1 Explanation Continuity`, `5.2 Explanation Selectivity`.
+//! Notebooks: `5.1 Explanation Continuity`, `5.2 Explanation Selectivity`; localisation and
+//! complexity in `4.3 Grad-CAM++`.
 
 pub mod completeness;
+pub mod complexity;
 pub mod continuity;
 pub mod evaluate;
+pub mod localisation;
 pub mod randomisation;
 pub mod selectivity;
 
 pub use completeness::{completeness_error, Completeness, CompletenessError};
+pub use complexity::{complexity, sparseness};
 pub use continuity::{translate, translate_batch, Continuity, ContinuityScore, TranslationSweep};
 pub use evaluate::{evaluate, standard_methods, EvalRow, EvalTable, Evaluation, Method};
+pub use localisation::{
+    localisation, LocalisationMean, LocalisationRow, LocalisationScores, LocalisationTable,
+};
 pub use randomisation::{
     pearson, randomise_layers, spearman, ModelRandomisation, RandomisationMode, RandomisationStep,
 };

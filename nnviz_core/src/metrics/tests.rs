@@ -537,3 +537,231 @@ fn standard_methods_have_unique_names() {
     names.dedup();
     assert_eq!(names.len(), m.len());
 }
+
+// ---- Localisation and complexity ----
+
+fn close(a: &[f32], b: &[f32], tol: f32) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= tol)
+}
+
+#[test]
+fn localisation_by_hand() {
+    // R = [3, 1, −2, 0], M = [1, 0, 0, 1].
+    let (r, m) = (
+        t(&[3.0, 1.0, -2.0, 0.0], &[1, 4]),
+        t(&[1.0, 0.0, 0.0, 1.0], &[1, 4]),
+    );
+    let s = localisation(&r, &m).unwrap();
+    assert_eq!(s.pointing, [1.0]); // the maximum 3 is in M
+    assert_eq!(s.mass, [0.75]); // positive mass 3 + 1, of which 3 in M
+    assert_eq!(s.rank, [0.5]); // K = 2: the top two are 3 (in M) and 1 (not)
+    assert_eq!(s.auc, [0.75]); // pairs (in, out): 3>1, 3>−2, 0<1, 0>−2
+                               // |R| = [3, 1, 2, 0] sorted [0, 1, 2, 3]: Σ(2i − 5)v / (4 · 6) = (−1 + 2 + 9) / 24.
+    assert!(close(
+        &complexity::sparseness(&r).unwrap(),
+        &[10.0 / 24.0],
+        1e-7
+    ));
+    // p = [1/2, 1/6, 1/3, 0]: ½ ln 2 + ⅙ ln 6 + ⅓ ln 3.
+    let h = 0.5 * 2f32.ln() + 6f32.ln() / 6.0 + 3f32.ln() / 3.0;
+    assert!(close(&complexity::complexity(&r).unwrap(), &[h], 1e-6));
+
+    // Ties: three pixels share the maximum, one of them in M (K = 1).
+    let s = localisation(
+        &t(&[1.0, 1.0, 1.0, 0.0], &[1, 4]),
+        &t(&[1.0, 0.0, 0.0, 0.0], &[1, 4]),
+    )
+    .unwrap();
+    assert_eq!(s.pointing, [1.0]); // one of the tied maxima is in M
+    assert!(close(&s.rank, &[1.0 / 3.0], 1e-7)); // one slot, a third of the tie in M
+    assert!(close(&s.auc, &[2.0 / 3.0], 1e-7)); // ½ + ½ + 1 over three pairs
+}
+
+#[test]
+fn localisation_invariants() {
+    let mut rng = Rng::new(11);
+    let masks = t(
+        &(0..50 * 64)
+            .map(|_| (rng.uniform() < 0.3) as u8 as f32)
+            .collect::<Vec<_>>(),
+        &[50, 1, 8, 8],
+    );
+    let chance = LocalisationMean::chance(&masks).unwrap();
+    let share = flat(&masks).iter().sum::<f32>() / (50.0 * 64.0);
+    assert!((chance.mass - share).abs() < 1e-6 && chance.auc == 0.5);
+    let perfect = localisation(&masks, &masks).unwrap().mean();
+    assert_eq!(
+        perfect,
+        LocalisationMean {
+            pointing: 1.0,
+            mass: 1.0,
+            rank: 1.0,
+            auc: 1.0
+        }
+    );
+    let inverse = (1.0 - &masks).unwrap();
+    let worst = localisation(&inverse, &masks).unwrap().mean();
+    assert_eq!(
+        worst,
+        LocalisationMean {
+            pointing: 0.0,
+            mass: 0.0,
+            rank: 0.0,
+            auc: 0.0
+        }
+    );
+    // A zero map points nowhere; its rank accuracy and AUC are exactly chance.
+    let zero = localisation(&masks.zeros_like().unwrap(), &masks)
+        .unwrap()
+        .mean();
+    assert_eq!((zero.pointing, zero.mass, zero.auc), (0.0, 0.0, 0.5));
+    assert!((zero.rank - chance.rank).abs() < 1e-6);
+    // The scores do not depend on the map's scale.
+    let r = random_images(&mut rng, 50, 8, 8);
+    let a = localisation(&r, &masks).unwrap();
+    assert_eq!(a, localisation(&(&r * 4.0).unwrap(), &masks).unwrap()); // × 4 is exact in f32
+    assert_eq!(
+        complexity::sparseness(&r).unwrap(),
+        complexity::sparseness(&(&r * 4.0).unwrap()).unwrap()
+    );
+    // Random maps score near chance on average.
+    let big = t(
+        &(0..2000 * 64)
+            .map(|_| (rng.uniform() < 0.3) as u8 as f32)
+            .collect::<Vec<_>>(),
+        &[2000, 64],
+    );
+    let random = localisation(
+        &t(
+            &(0..2000 * 64).map(|_| rng.uniform()).collect::<Vec<_>>(),
+            &[2000, 64],
+        ),
+        &big,
+    )
+    .unwrap()
+    .mean();
+    let c = LocalisationMean::chance(&big).unwrap();
+    for (got, want) in [
+        (random.pointing, c.pointing),
+        (random.mass, c.mass),
+        (random.rank, c.rank),
+        (random.auc, c.auc),
+    ] {
+        assert!((got - want).abs() < 0.03, "{random:?} vs chance {c:?}");
+    }
+    // Sparseness and complexity at their extremes.
+    let one_hot = t(&[0.0, 0.0, -5.0, 0.0], &[1, 4]);
+    let uniform = t(&[2.0, -2.0, 2.0, 2.0], &[1, 4]);
+    assert_eq!(complexity::sparseness(&one_hot).unwrap(), [0.75]);
+    assert_eq!(complexity::sparseness(&uniform).unwrap(), [0.0]);
+    assert_eq!(
+        complexity::sparseness(&uniform.zeros_like().unwrap()).unwrap(),
+        [0.0]
+    );
+    assert_eq!(complexity::complexity(&one_hot).unwrap(), [0.0]);
+    assert!(close(
+        &complexity::complexity(&uniform).unwrap(),
+        &[4f32.ln()],
+        1e-6
+    ));
+    assert!(close(
+        &complexity::complexity(&uniform.zeros_like().unwrap()).unwrap(),
+        &[4f32.ln()],
+        1e-6
+    ));
+}
+
+/// The cases of `scripts/compare_quantus.py`, with the values Quantus 0.6.0 printed for them.
+#[test]
+fn localisation_and_complexity_match_quantus() {
+    let (n, m) = (3usize, 36usize);
+    let maps: Vec<f32> = (0..n)
+        .flat_map(|k| {
+            (0..m).map(move |i| {
+                let i = i as f32;
+                (0.9 * i + (1.3 * k as f64 + 0.2) as f32).sin() + 0.3 * (2.1 * i).cos()
+            })
+        })
+        .collect();
+    let masks: Vec<f32> = (0..n)
+        .flat_map(|k| (0..m).map(move |i| (((i * 6 + k * 5) % 11) < 4) as u8 as f32))
+        .collect();
+    let (r, s) = (t(&maps, &[n, 1, 6, 6]), t(&masks, &[n, 1, 6, 6]));
+    let got = localisation(&r, &s).unwrap();
+    assert_eq!(got.pointing, [1.0, 0.0, 1.0]);
+    assert!(
+        close(&got.mass, &[0.3497427, 0.3325338, 0.3198463], 1e-5),
+        "{:?}",
+        got.mass
+    );
+    assert!(
+        close(&got.rank, &[0.3571429, 0.3846154, 0.3076923], 1e-6),
+        "{:?}",
+        got.rank
+    );
+    assert!(
+        close(&got.auc, &[0.4772727, 0.5050167, 0.4882943], 1e-6),
+        "{:?}",
+        got.auc
+    );
+    let sparse = complexity::sparseness(&r).unwrap();
+    assert!(
+        close(&sparse, &[0.310963, 0.3019271, 0.3312567], 1e-5),
+        "{sparse:?}"
+    );
+    let entropy = complexity::complexity(&r).unwrap();
+    assert!(
+        close(&entropy, &[3.390653, 3.423298, 3.367424], 1e-5),
+        "{entropy:?}"
+    );
+}
+
+#[test]
+fn localisation_rejects_bad_input_by_name() {
+    let err = |r: Tensor, m: Tensor| localisation(&r, &m).unwrap_err().to_string();
+    let ok = t(&[1.0, 0.0, 0.0, 1.0, 0.0, 1.0], &[2, 3]);
+    assert!(err(t(&[1.0; 6], &[3, 2]), ok.clone()).contains("must have the same shape"));
+    assert!(err(
+        t(&[1.0; 6], &[2, 3]),
+        t(&[1.0, 0.0, 0.0, 0.0, 0.0, 0.0], &[2, 3])
+    )
+    .contains("mask of image 1 is empty"));
+    assert!(err(
+        t(&[1.0; 6], &[2, 3]),
+        t(&[1.0, 1.0, 1.0, 0.0, 1.0, 0.0], &[2, 3])
+    )
+    .contains("image 0 covers the whole image"));
+    let nan = t(&[1.0, 0.0, 0.0, 0.0, f32::NAN, 0.0], &[2, 3]);
+    assert!(err(nan.clone(), ok.clone())
+        .contains("map of image 1 has a non-finite value (NaN) at pixel 1"));
+    assert!(complexity::sparseness(&nan)
+        .unwrap_err()
+        .to_string()
+        .contains("image 1"));
+    assert!(err(t(&[1.0; 2], &[2]), t(&[1.0; 2], &[2])).contains("[N, ...]"));
+    assert!(LocalisationTable::new("x", &t(&[], &[0, 3])).is_err());
+}
+
+#[test]
+fn localisation_table_lists_every_method_and_chance() {
+    let masks = t(&[1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0], &[2, 4]);
+    let mut table = LocalisationTable::new("the test masks", &masks).unwrap();
+    let scores = table.add("perfect", &masks).unwrap();
+    assert_eq!(scores.len(), 2);
+    table.add("a | b", &(1.0 - &masks).unwrap()).unwrap();
+    let md = table.to_markdown();
+    assert!(md.contains("2 images against the test masks"), "{md}");
+    assert!(
+        md.contains("| perfect | 1.000 | 1.000 | 1.000 | 1.000 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| a \\| b | 0.000 | 0.000 | 0.000 | 0.000 | 0.3750 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| chance level | 0.3750 | 0.3750 | 0.3750 | 0.5000 | — |"),
+        "{md}"
+    );
+    assert_eq!(table.rows[1].mean.auc, 0.0);
+}

@@ -201,3 +201,79 @@ fn cache_round_trips_and_bad_caches_are_regenerated() {
     let names: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
     assert_eq!(names.len(), 1, "temporary files left behind");
 }
+
+#[test]
+fn digit_locations_point_at_the_labelled_digit_of_every_canvas() {
+    let c = small(5);
+    let m = mnist();
+    let data = c.generate(m).unwrap();
+    let at = c.digit_locations(m).unwrap();
+    let test = Source::from_tensors(&m.test_x, &m.test_y, "test").unwrap();
+    let digits = c.pick_digits(&mut Rng::new(c.seed), m.train_x.dim(0).unwrap(), test.len());
+    assert_eq!(
+        (at.train.len(), at.valid.len(), at.test.len()),
+        (50, 10, 10)
+    );
+    let px = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let canvases = px(&data.test_x);
+    let (ink, boxes) = (
+        px(&at.test.ink(0.0).unwrap()),
+        px(&at.test.boxes(0.0).unwrap()),
+    );
+    assert_eq!(at.test.ink(0.5).unwrap().dims(), &[10, 1, 40, 40]);
+    for (i, &(y0, x0)) in at.test.offsets.iter().enumerate() {
+        let digit = test.digit(digits[2][i]);
+        let [canvas, ink, boxes] = [&canvases, &ink, &boxes].map(|v| &v[i * 1600..(i + 1) * 1600]);
+        let mut ink_count = 0;
+        for r in 0..40 {
+            for col in 0..40 {
+                let inside = (y0..y0 + 28).contains(&r) && (x0..x0 + 28).contains(&col);
+                let own = if inside {
+                    digit[(r - y0) * 28 + col - x0]
+                } else {
+                    0
+                };
+                // The canvas holds the digit at the reported offset (clutter only adds).
+                assert!(
+                    (canvas[r * 40 + col] * 255.0).round() >= own as f32,
+                    "image {i}"
+                );
+                assert_eq!(ink[r * 40 + col] == 1.0, own > 0, "image {i} ({r}, {col})");
+                // Ink lies inside the box; the box lies inside the 28×28 frame.
+                assert!(ink[r * 40 + col] <= boxes[r * 40 + col]);
+                assert!(boxes[r * 40 + col] == 0.0 || inside);
+                ink_count += (own > 0) as usize;
+            }
+        }
+        assert_eq!(ink_count, digit.iter().filter(|&&v| v > 0).count());
+        // The box is tight: every border row and column of it holds ink.
+        let rows: Vec<usize> = (0..40)
+            .filter(|r| (0..40).any(|c| ink[r * 40 + c] == 1.0))
+            .collect();
+        let cols: Vec<usize> = (0..40)
+            .filter(|c| (0..40).any(|r| ink[r * 40 + c] == 1.0))
+            .collect();
+        let (r0, r1, c0, c1) = (
+            rows[0],
+            *rows.last().unwrap(),
+            cols[0],
+            *cols.last().unwrap(),
+        );
+        let area: f32 = boxes.iter().sum();
+        assert_eq!(area as usize, (r1 - r0 + 1) * (c1 - c0 + 1), "image {i}");
+        assert_eq!(boxes[r0 * 40 + c0], 1.0);
+        assert_eq!(boxes[r1 * 40 + c1], 1.0);
+    }
+    // A higher threshold keeps fewer pixels; the first n are a prefix.
+    let (all, strong) = (
+        px(&at.test.ink(0.0).unwrap()),
+        px(&at.test.ink(0.5).unwrap()),
+    );
+    assert!(strong.iter().sum::<f32>() < all.iter().sum::<f32>());
+    assert_eq!(at.test.take(3).offsets, at.test.offsets[..3]);
+    assert_eq!(px(&at.test.take(3).ink(0.0).unwrap()), all[..3 * 1600]);
+    for bad in [-0.1, 1.0, f32::NAN] {
+        let msg = at.test.ink(bad).unwrap_err().to_string();
+        assert!(msg.contains("ink threshold must be in [0, 1)"), "{msg}");
+    }
+}
