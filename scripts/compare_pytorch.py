@@ -455,7 +455,7 @@ def sigma_spread(x, level=0.15):
 def peers(args):
     """key -> (description, mode, fn(model, x, targets)); mode: exact | statistical."""
     from captum.attr import (Deconvolution, DeepLift, GuidedBackprop, InputXGradient,
-                             IntegratedGradients, Saliency)
+                             IntegratedGradients, Occlusion, Saliency)
     from zennit.rules import AlphaBeta, Epsilon, ZPlus
 
     eps_plus = lambda kind: Epsilon(0.25) if kind == "linear" else ZPlus(stabilizer=1e-12)  # noqa: E731
@@ -496,6 +496,11 @@ def peers(args):
                      lambda m, x, t: grad_cam(m, x, t, "conv2")),
         "grad_cam_pp": ("Grad-CAM++ written in torch from the paper's formula", "exact",
                         lambda m, x, t: grad_cam_pp(m, x, t, "conv2")),
+        "occlusion": ("Captum Occlusion, window (1, 4, 4), strides (1, 2, 2), baseline 0, "
+                      f"{args.occlusion_batch} windows per pass", "exact",
+                      lambda m, x, t: Occlusion(m).attribute(
+                          x, sliding_window_shapes=(1, 4, 4), strides=(1, 2, 2), baselines=0, target=t,
+                          perturbations_per_eval=args.occlusion_batch).detach()),
     }
 
 
@@ -811,6 +816,9 @@ def main():
     p.add_argument("--train-steps", type=int, default=50, help="Adam steps of 100 to time (0: none)")
     p.add_argument("--ig-batch", type=int, default=500,
                    help="Captum's internal_batch_size for integrated gradients (nnviz evaluates 500 inputs per pass)")
+    p.add_argument("--occlusion-batch", type=int, default=5,
+                   help="Captum Occlusion's perturbations_per_eval, windows per pass (nnviz evaluates 500 "
+                        "occluded inputs per pass: 5 windows of the default 100 images)")
     p.add_argument("--sg-reference", type=int, default=250,
                    help="noisy gradients drawn in torch as SmoothGrad's statistical reference (default 250)")
     p.add_argument("--mnist", type=pathlib.Path, default=data_dir / "mnist", help="MNIST directory (training)")

@@ -353,7 +353,7 @@ def test_bench_export_writes_what_it_computed(tmp_path):
     assert shape == [2, 10]
     assert targets == [argmax(logits[i * 10:(i + 1) * 10]) for i in range(2)]
     keys = [row["key"] for row in timings["rows"]]
-    assert keys[0] == "forward" and len(keys) == 15, keys
+    assert keys[0] == "forward" and len(keys) == 16, keys
     for row in timings["rows"]:
         assert row["repeats"] == 1 and row["threads"] == 1 and row["median_ms"] > 0, row
         if row["key"] == "forward":

@@ -22,7 +22,7 @@ use candle_core::{Device, Tensor};
 
 use crate::attribution::{Attribution, Target};
 use crate::methods::{
-    GradCam, GradCamPlusPlus, InputXGradient, IntegratedGradients, Saliency, SmoothGrad,
+    GradCam, GradCamPlusPlus, InputXGradient, IntegratedGradients, Occlusion, Saliency, SmoothGrad,
 };
 use crate::model::{LayerSpec, NetworkSpec, Padding};
 use crate::relevance::{Composite, Deconvnet, DeepLift, DeepTaylor, GuidedBackprop, Lrp, Rule};
@@ -46,6 +46,9 @@ pub struct Case {
     /// arithmetic (GPU and CPU, or the CPU kernels and candle's ops): [`AGREEMENT`], or
     /// [`AGREEMENT_SAMPLED`] for methods that evaluate the network at many perturbed inputs.
     pub tolerance: f32,
+    /// Whether the method evaluates the network at many inputs per image (integrated gradients,
+    /// SmoothGrad, occlusion): it gets at most 3 timed runs.
+    pub long: bool,
 }
 
 /// Agreement expected of a method evaluated once per input: rounding only.
@@ -69,6 +72,7 @@ pub fn suite() -> Vec<Case> {
         } else {
             AGREEMENT
         },
+        long: name.contains("(50 ") || key == "occlusion",
     };
     vec![
         case("gradient", "gradient", Box::<Saliency>::default()),
@@ -127,6 +131,11 @@ pub fn suite() -> Vec<Case> {
             "Grad-CAM++ (conv2)",
             "grad_cam_pp",
             Box::new(GradCamPlusPlus::new("conv2")),
+        ),
+        case(
+            "occlusion (4×4, stride 2)",
+            "occlusion",
+            Box::<Occlusion>::default(),
         ),
     ]
 }
@@ -268,11 +277,7 @@ pub fn measure(
     });
     for case in suite() {
         // Long methods get fewer repeats: their run-to-run spread is small against their time.
-        let reps = if case.name.contains("50") {
-            repeats.min(3)
-        } else {
-            repeats
-        };
+        let reps = if case.long { repeats.min(3) } else { repeats };
         let (a, timing) = time(device, reps, || case.method.attribute(&net, &x, &target))?;
         rows.push(Row {
             name: case.name.into(),

@@ -5,7 +5,7 @@ pub use crate::candle::{DType, Device, IndexOp, Module, Tensor, D};
 pub use crate::data::{ClutteredConfig, Dataset};
 pub use crate::methods::{
     ActivationMaximization, AmInit, AmObjective, Baseline, Cam, Corners, GradCam, GradCamPlusPlus,
-    GradientTransform, InputXGradient, IntegratedGradients, Noise, Quadrature, Saliency,
+    GradientTransform, InputXGradient, IntegratedGradients, Noise, Occlusion, Quadrature, Saliency,
     SmoothGrad, SmoothGradVariant,
 };
 pub use crate::model::{vae, zoo, Generator, Layer, Network, Padding, Vae, VaeRecipe};

@@ -396,6 +396,7 @@ fn conformance_batches_targets_and_errors() {
                 ..SmoothGrad::new(Saliency::default())
             }),
         ),
+        ("occlusion", Box::new(Occlusion::new((6, 6), (4, 4)))),
     ];
     for (name, m) in &methods {
         let batch = m
@@ -494,6 +495,137 @@ fn simple_taylor_is_conservative_on_a_bias_free_relu_network() {
     let sums = flat(&r.flatten_from(1).unwrap().sum(1).unwrap());
     let scores = flat(&target.score(&net.forward(&x).unwrap()).unwrap());
     assert!(close(&sums, &scores, 1e-4), "{sums:?} vs {scores:?}");
+}
+
+/// Occlusion by brute force, as its definition reads: for every pixel, the mean score drop of the
+/// windows (positions `0, s, 2s, …` while `k·s < len − side + s`, clipped) that cover it.
+fn occlusion_by_definition(
+    net: &Network,
+    x: &Tensor,
+    class: usize,
+    occ: &Occlusion,
+    fill: f32,
+) -> Vec<f32> {
+    let (_, _, h, w) = x.dims4().unwrap();
+    let score = |img: &[f32]| {
+        let t = Tensor::from_vec(img.to_vec(), (1, 1, h, w), &dev()).unwrap();
+        flat(
+            &Target::class(class)
+                .score(&net.forward(&t).unwrap())
+                .unwrap(),
+        )[0]
+    };
+    let img = flat(x);
+    let clean = score(&img);
+    let axis = |len: usize, side: usize, stride: usize| {
+        (0..)
+            .map(move |k| k * stride)
+            .take_while(move |&s| s < len - side + stride)
+    };
+    let (mut sum, mut count) = (vec![0f32; h * w], vec![0f32; h * w]);
+    for r0 in axis(h, occ.window.0, occ.strides.0) {
+        for c0 in axis(w, occ.window.1, occ.strides.1) {
+            let inside = |i: usize| {
+                (r0..r0 + occ.window.0).contains(&(i / w))
+                    && (c0..c0 + occ.window.1).contains(&(i % w))
+            };
+            let covered: Vec<f32> = (0..h * w)
+                .map(|i| if inside(i) { fill } else { img[i] })
+                .collect();
+            let drop = clean - score(&covered);
+            for i in (0..h * w).filter(|&i| inside(i)) {
+                sum[i] += drop;
+                count[i] += 1.0;
+            }
+        }
+    }
+    assert!(count.iter().all(|&c| c > 0.0), "a pixel is not covered");
+    sum.iter().zip(&count).map(|(s, c)| s / c).collect()
+}
+
+#[test]
+fn occlusion_equals_its_definition_and_is_gradient_times_input_for_1x1_windows_of_a_linear_model() {
+    let mut rng = Rng::new(21);
+    // A linear model: a 1 × 1 window removes w_i x_i from the score, so R = x ⊙ ∇s exactly.
+    let net = smooth_model(&mut rng);
+    let x = random_input(&mut rng, &[2, 1, 2, 3]);
+    let t2 = Target::classes(vec![0usize, 2]);
+    let one = Occlusion::new((1, 1), (1, 1))
+        .attribute(&net, &x, &t2)
+        .unwrap();
+    let ixg = InputXGradient.attribute(&net, &x, &t2).unwrap();
+    assert!(close(&flat(&one), &flat(&ixg), 1e-5));
+    // A 2 × 2 window moved by 1: each corner pixel is covered once, the middle column twice.
+    let occ = Occlusion::new((2, 2), (1, 1));
+    assert_eq!(occ.positions(2, 3).unwrap(), vec![(0, 0), (0, 1)]);
+    let r = flat(&occ.attribute(&net, &x, &Target::class(1)).unwrap());
+    for i in 0..2 {
+        let xi = x.narrow(0, i, 1).unwrap();
+        let want = occlusion_by_definition(&net, &xi, 1, &occ, 0.0);
+        assert!(
+            close(&r[i * 6..(i + 1) * 6], &want, 1e-5),
+            "{r:?} vs {want:?}"
+        );
+    }
+
+    // A CNN, windows clipped at the border (rows 0, 3, …, 24 and columns 0, 5, …, 25 of 28: the
+    // last windows hold 4 rows and 3 columns), a constant baseline, and passes of a few occluded
+    // inputs each.
+    let cnn = Network::init(&zoo::spec("E").unwrap(), 5, &dev()).unwrap();
+    let x = random_input(&mut rng, &[2, 1, 28, 28]);
+    let occ = Occlusion {
+        batch_size: 7,
+        ..Occlusion::new((5, 5), (3, 5)).with_baseline(Baseline::Constant(0.5))
+    };
+    let pos = occ.positions(28, 28).unwrap();
+    assert_eq!(pos.len(), 9 * 6);
+    assert_eq!(pos.last(), Some(&(24, 25)));
+    let r = flat(
+        &occ.attribute(&cnn, &x, &Target::classes(vec![4usize, 7]))
+            .unwrap(),
+    );
+    for (i, class) in [(0usize, 4usize), (1, 7)] {
+        let xi = x.narrow(0, i, 1).unwrap();
+        let want = occlusion_by_definition(&cnn, &xi, class, &occ, 0.5);
+        assert!(
+            close(&r[i * 784..(i + 1) * 784], &want, 1e-4),
+            "example {i}"
+        );
+    }
+    // One pass or many: the same map.
+    let big = Occlusion {
+        batch_size: 10_000,
+        ..occ.clone()
+    };
+    let r_big = flat(
+        &big.attribute(&cnn, &x, &Target::classes(vec![4usize, 7]))
+            .unwrap(),
+    );
+    assert!(close(&r, &r_big, 1e-6));
+}
+
+#[test]
+fn occlusion_rejects_windows_and_strides_that_do_not_fit() {
+    let net = Network::init(&zoo::spec("E").unwrap(), 4, &dev()).unwrap();
+    let x = Tensor::zeros((1, 1, 28, 28), nnviz_core::candle::DType::F32, &dev()).unwrap();
+    let err = |o: Occlusion| {
+        o.attribute(&net, &x, &Target::class(0))
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(err(Occlusion::new((29, 4), (1, 1))).contains("window height 29 must be in 1..=28"));
+    assert!(err(Occlusion::new((4, 0), (1, 1))).contains("window width 0"));
+    assert!(
+        err(Occlusion::new((4, 4), (0, 1))).contains("stride along the height 0 must be in 1..=4")
+    );
+    assert!(err(Occlusion::new((4, 4), (2, 5))).contains("would leave pixels uncovered"));
+    // A window as large as the image may take any stride: there is one position.
+    assert_eq!(
+        Occlusion::new((28, 28), (50, 50))
+            .positions(28, 28)
+            .unwrap(),
+        vec![(0, 0)]
+    );
 }
 
 /// The device under test: the GPU when built with `cuda` and one is present (see tests/gpu.rs).

@@ -144,7 +144,7 @@ pub struct Switches {
     /// The channel weights and weighted sums of Grad-CAM and Grad-CAM++.
     pub cam: bool,
     /// The elementwise kernels: the relevance rules' steps (LRP's stabilised ratio, DeepLIFT's
-    /// rescale multipliers) and training's dropout product.
+    /// rescale multipliers), training's dropout product and occlusion's occluded copies.
     pub rules: bool,
 }
 

@@ -6,6 +6,7 @@
 //! | [`InputXGradient`] | `x ⊙ ∂s/∂x` (simple Taylor decomposition) | 2.2 |
 //! | [`IntegratedGradients`] | `(x − x̄) ⊙ ∫₀¹ ∂s/∂x (x̄ + α(x − x̄)) dα` | 3.4 |
 //! | [`SmoothGrad`] | `E_ε[A(x + ε)]`, `ε ~ N(0, σ²)` around any method `A` | 3.5 |
+//! | [`Occlusion`] | mean drop `s(x) − s(x with window W ← x̄)` over the windows covering each pixel | 3.1 |
 //! | [`Cam`] | `Σ_k W_ck A_k` on a global-average-pooling + linear head | 4.1 |
 //! | [`GradCam`] | `ReLU(Σ_k α_k A_k)`, `α_k` = spatial mean of `∂s/∂A_k` | 4.2 |
 //! | [`GradCamPlusPlus`] | `ReLU(Σ_k w_k A_k)`, `w_k = Σ_ij α_ij ReLU(∂s/∂A_k)` (exp closed form) | 4.3 |
@@ -25,6 +26,7 @@ pub mod act_max;
 pub mod cam;
 pub mod gradient;
 pub mod integrated_gradients;
+pub mod occlusion;
 pub mod registry;
 pub mod smooth_grad;
 
@@ -32,6 +34,7 @@ pub use act_max::{ActivationMaximization, AmInit, AmObjective, AmResult};
 pub use cam::{upsample_bilinear, Cam, CamMap, Corners, GradCam, GradCamPlusPlus};
 pub use gradient::{GradientTransform, InputXGradient, Saliency};
 pub use integrated_gradients::{Baseline, IntegratedGradients, Quadrature};
+pub use occlusion::Occlusion;
 pub use smooth_grad::{Noise, SmoothGrad, SmoothGradVariant};
 
 pub use crate::relevance::{Composite, Deconvnet, DeepLift, DeepTaylor, GuidedBackprop, Lrp};

@@ -16,7 +16,7 @@
 use crate::attribution::Attribution;
 use crate::methods::{
     Baseline, Cam, GradCam, GradCamPlusPlus, GradientTransform, InputXGradient,
-    IntegratedGradients, Noise, Quadrature, Saliency, SmoothGrad, SmoothGradVariant,
+    IntegratedGradients, Noise, Occlusion, Quadrature, Saliency, SmoothGrad, SmoothGradVariant,
 };
 use crate::relevance::{Composite, Deconvnet, DeepLift, DeepTaylor, GuidedBackprop, Lrp, Rule};
 use crate::{Error, Result};
@@ -108,6 +108,21 @@ pub const METHODS: &[MethodInfo] = &[
             ),
             p("seed", "0", "seed of the noise"),
             p("batch-size", "500", "noisy inputs per pass (memory bound)"),
+        ],
+    },
+    MethodInfo {
+        name: "occlusion",
+        summary:
+            "mean score drop when a sliding window is set to a baseline (Zeiler & Fergus 2014)",
+        params: &[
+            p("window", "4", "side of the square window (every channel)"),
+            p("stride", "2", "step between window positions, 1..=window"),
+            p("baseline", "0", "constant value of an occluded pixel"),
+            p(
+                "batch-size",
+                "500",
+                "occluded inputs per pass (memory bound)",
+            ),
         ],
     },
     MethodInfo {
@@ -356,6 +371,14 @@ pub fn build(name: &str, params: &[(String, String)]) -> Result<Box<dyn Attribut
             batch_size: g.count("batch-size")?,
             ..SmoothGrad::new(Saliency::default())
         }),
+        "occlusion" => {
+            let (side, stride) = (g.count("window")?, g.count("stride")?);
+            Box::new(Occlusion {
+                batch_size: g.count("batch-size")?,
+                ..Occlusion::new((side, side), (stride, stride))
+                    .with_baseline(Baseline::Constant(g.finite("baseline")?))
+            })
+        }
         "guided-backprop" => Box::new(GuidedBackprop),
         "deconvnet" => Box::new(Deconvnet),
         "lrp-epsilon" => lrp(Rule::Epsilon(g.non_negative("epsilon")?)),

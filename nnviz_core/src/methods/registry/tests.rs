@@ -17,7 +17,7 @@ fn every_method_builds_with_its_defaults_and_names_are_unique() {
         assert!(build(m.name, &[]).is_ok(), "{}", m.name);
         assert_eq!(METHODS.iter().filter(|n| n.name == m.name).count(), 1);
     }
-    assert_eq!(METHODS.len(), 15);
+    assert_eq!(METHODS.len(), 16);
 }
 
 #[test]
@@ -48,6 +48,10 @@ fn every_documented_parameter_is_accepted() {
         ("smoothgrad", "variant=vargrad"),
         ("smoothgrad", "seed=7"),
         ("smoothgrad", "batch-size=2"),
+        ("occlusion", "window=5"),
+        ("occlusion", "stride=1"),
+        ("occlusion", "baseline=0.5"),
+        ("occlusion", "batch-size=64"),
         ("lrp-epsilon", "epsilon=0"),
         ("lrp-epsilon-plus", "epsilon=1e-3"),
         ("deep-taylor", "low=-1"),
@@ -107,6 +111,8 @@ fn errors_list_what_is_valid() {
     assert!(e.contains("finite"), "{e}");
     let e = err("deep-taylor", &["low=2"]);
     assert!(e.contains("low=2") && e.contains("high=1"), "{e}");
+    let e = err("occlusion", &["window=0"]);
+    assert!(e.contains("window=\"0\"") && e.contains("≥ 1"), "{e}");
     let e = err("smoothgrad", &["seed=1", "seed=2"]);
     assert!(e.contains("twice"), "{e}");
     let e = parse_params(&["steps".to_string()])

@@ -1,0 +1,209 @@
+//! Occlusion (Zeiler & Fergus 2014, "Visualizing and understanding convolutional networks",
+//! §4.2): cover part of the image and watch the score fall.
+//!
+//! A window `W` (an `h × w` patch through every channel) slides over the image on a grid with
+//! strides `(s_h, s_w)`. For each position the window's values are replaced by the baseline's,
+//! and the drop of the target score `Δ_W = s(x) − s(x with W replaced)` is credited to every
+//! input value inside `W`. A value's attribution is the mean drop of the windows that cover it:
+//!
+//! `R_i = Σ_{W ∋ i} Δ_W / |{W : W ∋ i}|`.
+//!
+//! The positions follow Captum's `Occlusion`: along each axis `0, s, 2s, …`, `⌈(H − h)/s⌉ + 1`
+//! of them, the last window clipped at the border, so that every pixel is covered at least once
+//! (a stride larger than the window would leave gaps and is an error). With
+//! `sliding_window_shapes = (C, h, w)` and the same strides and baseline, Captum computes the same
+//! numbers (`scripts/compare_pytorch.py`).
+//!
+//! Only forward passes, no gradients: the method treats the network as a black box. Every
+//! window of every example is evaluated in batches of `batch_size` occluded inputs (fewer on the
+//! CPU when the network's activations would be large, [`crate::alloc::inputs_per_pass`]); the
+//! drops are summed into the map with one matrix product. Cost: `⌈(H − h)/s_h + 1⌉ ·
+//! ⌈(W − w)/s_w + 1⌉` forward passes per image.
+//!
+//! Notebook: `3.1 Deconvolution` (the occlusion experiment of the same paper).
+
+use candle_core::Tensor;
+
+use crate::attribution::{check_input, Attribution, Target};
+use crate::methods::Baseline;
+use crate::{bail, Network, Result};
+
+/// Occlusion sensitivity: the mean score drop of the windows covering each pixel.
+#[derive(Debug, Clone)]
+pub struct Occlusion {
+    /// The window `(height, width)`; it covers every channel.
+    pub window: (usize, usize),
+    /// Steps between window positions `(rows, columns)`, each in `1..=` the window's side.
+    pub strides: (usize, usize),
+    /// What an occluded value becomes.
+    pub baseline: Baseline,
+    /// Occluded inputs per forward pass, at most.
+    pub batch_size: usize,
+}
+
+impl Default for Occlusion {
+    /// 4 × 4 windows every 2 pixels (169 positions on 28 × 28), replaced by zeros.
+    fn default() -> Self {
+        Occlusion::new((4, 4), (2, 2))
+    }
+}
+
+/// The start of every window position along an axis of length `len`: `0, s, 2s, …`,
+/// `⌈(len − side)/s⌉ + 1` of them (the last may reach past the end and is clipped).
+fn starts(len: usize, side: usize, stride: usize) -> Vec<usize> {
+    let count = (len - side).div_ceil(stride) + 1;
+    (0..count).map(|k| k * stride).collect()
+}
+
+impl Occlusion {
+    /// A `window` moved by `strides`, zero baseline, 500 occluded inputs per pass.
+    pub fn new(window: (usize, usize), strides: (usize, usize)) -> Occlusion {
+        Occlusion {
+            window,
+            strides,
+            baseline: Baseline::Zero,
+            batch_size: 500,
+        }
+    }
+
+    /// The same with another baseline.
+    pub fn with_baseline(mut self, baseline: Baseline) -> Occlusion {
+        self.baseline = baseline;
+        self
+    }
+
+    fn check(&self, h: usize, w: usize) -> Result<()> {
+        for (axis, len, side, stride) in [
+            ("height", h, self.window.0, self.strides.0),
+            ("width", w, self.window.1, self.strides.1),
+        ] {
+            if side == 0 || side > len {
+                bail!(
+                    "occlusion: the window {axis} {side} must be in 1..={len} (the image's {axis})"
+                );
+            }
+            if stride == 0 || (stride > side && side < len) {
+                bail!(
+                    "occlusion: the stride along the {axis} {stride} must be in 1..={side} (the \
+                     window's {axis}); a larger one would leave pixels uncovered"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The top-left corner `(row, column)` of every window position on an `h × w` image, row by
+    /// row.
+    pub fn positions(&self, h: usize, w: usize) -> Result<Vec<(usize, usize)>> {
+        self.check(h, w)?;
+        let rows = starts(h, self.window.0, self.strides.0);
+        let cols = starts(w, self.window.1, self.strides.1);
+        Ok(rows
+            .iter()
+            .flat_map(|&r| cols.iter().map(move |&c| (r, c)))
+            .collect())
+    }
+
+    /// The batch `[k·N, C, H, W]` of `x` (`N·C` planes of `h×w`, flattened) with, in copy `j`,
+    /// window `windows[j]` of every plane replaced by the baseline's values.
+    fn occlude(
+        &self,
+        x: &[f32],
+        baseline: &[f32],
+        (h, w): (usize, usize),
+        windows: &[(usize, usize)],
+    ) -> Vec<f32> {
+        let mut out = Vec::with_capacity(windows.len() * x.len());
+        for &(r0, c0) in windows {
+            let first = out.len();
+            out.extend_from_slice(x);
+            let (r1, c1) = ((r0 + self.window.0).min(h), (c0 + self.window.1).min(w));
+            for plane in 0..x.len() / (h * w) {
+                for r in r0..r1 {
+                    let at = plane * h * w + r * w;
+                    out[first + at + c0..first + at + c1]
+                        .copy_from_slice(&baseline[at + c0..at + c1]);
+                }
+            }
+        }
+        out
+    }
+
+    /// The windows as 0/1 masks `[P, h·w]` (row `p` is position `p` of [`positions`](Self::positions)),
+    /// and how many windows cover each pixel, `[h·w]`.
+    fn masks(&self, h: usize, w: usize) -> Result<(Vec<f32>, Vec<f32>)> {
+        let positions = self.positions(h, w)?;
+        let mut masks = vec![0f32; positions.len() * h * w];
+        let mut counts = vec![0f32; h * w];
+        for (p, &(r0, c0)) in positions.iter().enumerate() {
+            for r in r0..(r0 + self.window.0).min(h) {
+                for c in c0..(c0 + self.window.1).min(w) {
+                    masks[p * h * w + r * w + c] = 1.0;
+                    counts[r * w + c] += 1.0;
+                }
+            }
+        }
+        Ok((masks, counts))
+    }
+}
+
+impl Attribution for Occlusion {
+    fn attribute(&self, net: &Network, x: &Tensor, target: &Target) -> Result<Tensor> {
+        check_input("occlusion", net, x)?;
+        let (n, c, h, w) = x.dims4()?;
+        let (masks, counts) = self.masks(h, w)?;
+        let positions = masks.len() / (h * w);
+        let dev = x.device();
+        let masks = Tensor::from_vec(masks, (positions, h * w), dev)?.to_dtype(x.dtype())?;
+        let counts = Tensor::from_vec(counts, h * w, dev)?.to_dtype(x.dtype())?;
+        // Classes fixed on the clean input: every occluded copy explains the same class.
+        let target = target.fixed_at(net, x)?;
+        let clean = target.score(&net.forward(x)?)?; // [N]
+        let baseline = self.baseline.for_input(x)?; // [N, C, H, W]
+                                                    // On the CPU the occluded copies are written directly (a copy of x, then the window's
+                                                    // rows from the baseline); elsewhere, and with the elementwise kernels switched off, by
+                                                    // candle's operations.
+        let host = (crate::kernels::supports(&[x, &baseline]) && crate::kernels::switches().rules)
+            .then(|| -> Result<(Vec<f32>, Vec<f32>)> {
+                Ok((
+                    x.flatten_all()?.to_vec1::<f32>()?,
+                    baseline.flatten_all()?.to_vec1::<f32>()?,
+                ))
+            })
+            .transpose()?;
+        let windows = self.positions(h, w)?;
+        let (xs, baseline) = (x.unsqueeze(0)?, baseline.unsqueeze(0)?); // [1, N, C, H, W]
+        let per_pass = crate::alloc::inputs_per_pass(net, self.batch_size)?;
+        let windows_per_pass = (per_pass / n).max(1);
+        let mut drops = Vec::new(); // [k, N] per pass
+        let mut start = 0;
+        while start < positions {
+            let k = windows_per_pass.min(positions - start);
+            let occluded =
+                match &host {
+                    Some((xv, bv)) => {
+                        let v = self.occlude(xv, bv, (h, w), &windows[start..start + k]);
+                        Tensor::from_vec(v, (k * n, c, h, w), dev)?
+                    }
+                    None => {
+                        let m = masks.narrow(0, start, k)?.reshape((k, 1, 1, h, w))?;
+                        // x ⊙ (1 − m) + x̄ ⊙ m: x outside the window, the baseline inside (exactly).
+                        (xs.broadcast_mul(&(1.0 - &m)?)? + baseline.broadcast_mul(&m)?)?
+                            .reshape((k * n, c, h, w))?
+                    }
+                };
+            let scores = target.tiled(k).score(&net.forward(&occluded)?)?;
+            drops.push(
+                clean
+                    .unsqueeze(0)?
+                    .broadcast_sub(&scores.reshape((k, n))?)?,
+            );
+            start += k;
+        }
+        let drops = Tensor::cat(&drops, 0)?; // [P, N]
+        let summed = drops.t()?.contiguous()?.matmul(&masks)?; // [N, h·w]: Σ_{W ∋ i} Δ_W
+        let map = summed.broadcast_div(&counts.unsqueeze(0)?)?;
+        let map = map.reshape((n, 1, h, w))?;
+        Ok(map.broadcast_as((n, c, h, w))?.contiguous()?)
+    }
+}
