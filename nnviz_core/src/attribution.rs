@@ -185,6 +185,9 @@ pub trait Attribution {
 pub fn check_input(op: &str, net: &Network, x: &Tensor) -> Result<()> {
     net.check_input(x)
         .map_err(|e| crate::Error::invalid(format!("{op}: {e}")))?;
+    if x.dim(0)? == 0 {
+        bail!("{op}: the batch is empty (input {:?})", x.dims());
+    }
     let finite = x
         .to_dtype(DType::F32)?
         .abs()?

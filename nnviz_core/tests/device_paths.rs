@@ -85,9 +85,10 @@ fn every_zoo_architecture_trains_and_explains_alike_on_both_paths() {
 #[test]
 fn the_rules_elementwise_kernels_change_no_bit() {
     // LRP's stabilised ratio and DeepLIFT's rescale multipliers in one pass each (and occlusion's
-    // occluded copies written directly), against the same arithmetic in candle's operations (the path of other devices and dtypes): every
-    // relevance method that uses them, on trained-like weights (the zoo's initial weights with
-    // biases, D1; and the cluttered-MNIST G with its global average pooling), bit for bit.
+    // occluded copies written directly), against the same arithmetic in candle's operations (the
+    // path of other devices and dtypes): every method that uses them, on trained-like weights
+    // (the zoo's initial weights with biases, D1; and the cluttered-MNIST G with its global
+    // average pooling), bit for bit.
     use nnviz_core::relevance::{Composite, DeepLift, DeepTaylor, Lrp, Rule};
     use nnviz_core::Attribution;
     let data = Dataset::mnist().unwrap();

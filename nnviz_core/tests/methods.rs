@@ -498,7 +498,8 @@ fn simple_taylor_is_conservative_on_a_bias_free_relu_network() {
 }
 
 /// Occlusion by brute force, as its definition reads: for every pixel, the mean score drop of the
-/// windows (positions `0, s, 2s, …` while `k·s < len − side + s`, clipped) that cover it.
+/// windows (positions `0, s, 2s, …` while `k·s < len − side + s`, clipped; through every channel)
+/// that cover it. `x` is one image `[1, C, H, W]`.
 fn occlusion_by_definition(
     net: &Network,
     x: &Tensor,
@@ -506,9 +507,9 @@ fn occlusion_by_definition(
     occ: &Occlusion,
     fill: f32,
 ) -> Vec<f32> {
-    let (_, _, h, w) = x.dims4().unwrap();
+    let (_, c, h, w) = x.dims4().unwrap();
     let score = |img: &[f32]| {
-        let t = Tensor::from_vec(img.to_vec(), (1, 1, h, w), &dev()).unwrap();
+        let t = Tensor::from_vec(img.to_vec(), (1, c, h, w), &dev()).unwrap();
         flat(
             &Target::class(class)
                 .score(&net.forward(&t).unwrap())
@@ -525,22 +526,73 @@ fn occlusion_by_definition(
     let (mut sum, mut count) = (vec![0f32; h * w], vec![0f32; h * w]);
     for r0 in axis(h, occ.window.0, occ.strides.0) {
         for c0 in axis(w, occ.window.1, occ.strides.1) {
-            let inside = |i: usize| {
-                (r0..r0 + occ.window.0).contains(&(i / w))
-                    && (c0..c0 + occ.window.1).contains(&(i % w))
+            // pixel p = (row, column) of the plane; value i of the image is pixel i % (h·w)
+            let inside = |p: usize| {
+                (r0..r0 + occ.window.0).contains(&(p / w))
+                    && (c0..c0 + occ.window.1).contains(&(p % w))
             };
-            let covered: Vec<f32> = (0..h * w)
-                .map(|i| if inside(i) { fill } else { img[i] })
+            let covered: Vec<f32> = (0..c * h * w)
+                .map(|i| if inside(i % (h * w)) { fill } else { img[i] })
                 .collect();
             let drop = clean - score(&covered);
-            for i in (0..h * w).filter(|&i| inside(i)) {
-                sum[i] += drop;
-                count[i] += 1.0;
+            for p in (0..h * w).filter(|&p| inside(p)) {
+                sum[p] += drop;
+                count[p] += 1.0;
             }
         }
     }
-    assert!(count.iter().all(|&c| c > 0.0), "a pixel is not covered");
-    sum.iter().zip(&count).map(|(s, c)| s / c).collect()
+    assert!(count.iter().all(|&n| n > 0.0), "a pixel is not covered");
+    // The same map on every channel.
+    let plane: Vec<f32> = sum.iter().zip(&count).map(|(s, n)| s / n).collect();
+    plane.iter().cycle().take(c * h * w).copied().collect()
+}
+
+#[test]
+fn occlusion_covers_every_channel_of_a_window() {
+    let mut rng = Rng::new(22);
+    // A linear model on 3 × 4 × 5 inputs, 2 classes.
+    let spec = NetworkSpec::new("linear3", [3, 4, 5])
+        .push("flatten", LayerSpec::Flatten)
+        .push(
+            "fc",
+            LayerSpec::Linear {
+                in_features: 60,
+                out_features: 2,
+                bias: true,
+            },
+        );
+    let wts: Vec<f32> = (0..120).map(|_| rng.normal()).collect();
+    let params = HashMap::from([
+        ("fc.weight".to_string(), t(&wts, &[2, 60])),
+        ("fc.bias".to_string(), t(&[0.3, -0.1], &[2])),
+    ]);
+    let net = Network::from_parts(&spec, params).unwrap();
+    let x = random_input(&mut rng, &[2, 3, 4, 5]);
+    let t2 = Target::classes(vec![1usize, 0]);
+    // 1 × 1 windows: the drop of a pixel is Σ_c w_c x_c, the channel sum of x ⊙ ∇s, on every
+    // channel.
+    let one = flat(
+        &Occlusion::new((1, 1), (1, 1))
+            .attribute(&net, &x, &t2)
+            .unwrap(),
+    );
+    let ixg = flat(&InputXGradient.attribute(&net, &x, &t2).unwrap());
+    for n in 0..2 {
+        for p in 0..20 {
+            let sum: f32 = (0..3).map(|c| ixg[n * 60 + c * 20 + p]).sum();
+            for c in 0..3 {
+                assert!((one[n * 60 + c * 20 + p] - sum).abs() < 1e-5, "{n} {c} {p}");
+            }
+        }
+    }
+    // Larger windows and a constant baseline.
+    let occ = Occlusion::new((2, 3), (1, 2)).with_baseline(Baseline::Constant(0.25));
+    let r = flat(&occ.attribute(&net, &x, &t2).unwrap());
+    for (n, class) in [(0usize, 1usize), (1, 0)] {
+        let xi = x.narrow(0, n, 1).unwrap();
+        let want = occlusion_by_definition(&net, &xi, class, &occ, 0.25);
+        assert!(close(&r[n * 60..(n + 1) * 60], &want, 1e-5), "example {n}");
+    }
 }
 
 #[test]

@@ -280,13 +280,14 @@ impl ClutteredConfig {
     }
 }
 
-/// Where the labelled digit of each canvas of one split lies ([`ClutteredConfig::digit_locations`]).
+/// Where the labelled digit of each canvas of one split lies
+/// ([`ClutteredConfig::digit_locations`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DigitLocations {
     /// The canvas side.
-    pub size: usize,
+    size: usize,
     /// Top-left corner `(row, column)` of each canvas's 28×28 digit.
-    pub offsets: Vec<(usize, usize)>,
+    offsets: Vec<(usize, usize)>,
     /// Each placed digit's own 28×28 bytes, before clutter was added.
     digits: Vec<u8>,
 }
@@ -294,12 +295,25 @@ pub struct DigitLocations {
 /// The digit locations of the three splits of a cluttered-MNIST data set.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClutteredLocations {
+    /// The training split's canvases.
     pub train: DigitLocations,
+    /// The validation split's canvases.
     pub valid: DigitLocations,
+    /// The test split's canvases.
     pub test: DigitLocations,
 }
 
 impl DigitLocations {
+    /// The canvas side in pixels.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The top-left corner `(row, column)` of each canvas's 28×28 digit.
+    pub fn offsets(&self) -> &[(usize, usize)] {
+        &self.offsets
+    }
+
     /// The number of canvases.
     pub fn len(&self) -> usize {
         self.offsets.len()
@@ -320,12 +334,15 @@ impl DigitLocations {
         }
     }
 
+    /// The largest byte that is not ink at `threshold`: a byte `v` is ink when its pixel value
+    /// `v / 255` (as the data set's tensors hold it) is above `threshold`.
     fn threshold_byte(threshold: f32) -> Result<u8> {
         if !(0.0..1.0).contains(&threshold) {
             bail!("digit locations: the ink threshold must be in [0, 1), got {threshold}");
         }
-        // A byte v is above the threshold when v / 255 > threshold.
-        Ok((threshold * 255.0).floor() as u8)
+        let values = bytes_to_unit(&(0..=255).collect::<Vec<u8>>());
+        // Values grow with the byte and 255 → 1.0 > threshold, so the count is below 256.
+        Ok((values.iter().filter(|&&v| v <= threshold).count() as u8).saturating_sub(1))
     }
 
     /// Whether pixel `(r, c)` of canvas `i`'s own digit is ink (byte above `min`).
@@ -343,7 +360,9 @@ impl DigitLocations {
 
     /// Masks `[N, 1, size, size]` (f32, 0 or 1): 1 inside the tightest box around the ink of each
     /// canvas's labelled digit (pixels above `threshold`, as in [`ink`](Self::ink)) — the
-    /// bounding box of object-detection data sets, as the pointing game uses it.
+    /// bounding box of object-detection data sets. (Zhang et al.'s pointing game also accepts a
+    /// peak within 15 pixels of the box on ImageNet-sized images; [`crate::metrics::localisation`]
+    /// takes the mask as it is.)
     pub fn boxes(&self, threshold: f32) -> Result<Tensor> {
         let min = Self::threshold_byte(threshold)?;
         let bounds: Vec<Option<[usize; 4]>> = (0..self.len())

@@ -14,17 +14,18 @@
 //! `sliding_window_shapes = (C, h, w)` and the same strides and baseline, Captum computes the same
 //! numbers (`scripts/compare_pytorch.py`).
 //!
-//! Only forward passes, no gradients: the method treats the network as a black box. Every
-//! window of every example is evaluated in batches of `batch_size` occluded inputs (fewer on the
-//! CPU when the network's activations would be large, [`crate::alloc::inputs_per_pass`]); the
-//! drops are summed into the map with one matrix product. Cost: `⌈(H − h)/s_h + 1⌉ ·
-//! ⌈(W − w)/s_w + 1⌉` forward passes per image.
+//! Only forward passes, no gradients: the method treats the network as a black box. Each
+//! forward pass evaluates as many windows of the whole batch as fit in `batch_size` occluded
+//! inputs (fewer on the CPU when the network's activations would be large,
+//! [`crate::alloc::inputs_per_pass`]; at least one window), and its drops are added into the map
+//! with one matrix product, so memory stays bounded by one pass whatever the image size. Cost:
+//! `(⌈(H − h)/s_h⌉ + 1) · (⌈(W − w)/s_w⌉ + 1)` forward passes per image.
 //!
 //! Notebook: `3.1 Deconvolution` (the occlusion experiment of the same paper).
 
 use candle_core::Tensor;
 
-use crate::attribution::{check_input, Attribution, Target};
+use crate::attribution::{check_input, Attribution, Class, Target};
 use crate::methods::Baseline;
 use crate::{bail, Network, Result};
 
@@ -37,7 +38,8 @@ pub struct Occlusion {
     pub strides: (usize, usize),
     /// What an occluded value becomes.
     pub baseline: Baseline,
-    /// Occluded inputs per forward pass, at most.
+    /// Occluded inputs per forward pass: as many whole windows of the batch (`N` inputs each) as
+    /// fit, and at least one, so a batch larger than this still takes `N` per pass.
     pub batch_size: usize,
 }
 
@@ -129,21 +131,16 @@ impl Occlusion {
         out
     }
 
-    /// The windows as 0/1 masks `[P, h·w]` (row `p` is position `p` of [`positions`](Self::positions)),
-    /// and how many windows cover each pixel, `[h·w]`.
-    fn masks(&self, h: usize, w: usize) -> Result<(Vec<f32>, Vec<f32>)> {
-        let positions = self.positions(h, w)?;
-        let mut masks = vec![0f32; positions.len() * h * w];
-        let mut counts = vec![0f32; h * w];
-        for (p, &(r0, c0)) in positions.iter().enumerate() {
+    /// The windows `windows` as 0/1 mask rows `[k, h·w]`.
+    fn mask_rows(&self, (h, w): (usize, usize), windows: &[(usize, usize)]) -> Vec<f32> {
+        let mut masks = vec![0f32; windows.len() * h * w];
+        for (p, &(r0, c0)) in windows.iter().enumerate() {
             for r in r0..(r0 + self.window.0).min(h) {
-                for c in c0..(c0 + self.window.1).min(w) {
-                    masks[p * h * w + r * w + c] = 1.0;
-                    counts[r * w + c] += 1.0;
-                }
+                let row = p * h * w + r * w;
+                masks[row + c0..row + (c0 + self.window.1).min(w)].fill(1.0);
             }
         }
-        Ok((masks, counts))
+        masks
     }
 }
 
@@ -151,18 +148,30 @@ impl Attribution for Occlusion {
     fn attribute(&self, net: &Network, x: &Tensor, target: &Target) -> Result<Tensor> {
         check_input("occlusion", net, x)?;
         let (n, c, h, w) = x.dims4()?;
-        let (masks, counts) = self.masks(h, w)?;
-        let positions = masks.len() / (h * w);
+        let windows = self.positions(h, w)?;
         let dev = x.device();
-        let masks = Tensor::from_vec(masks, (positions, h * w), dev)?.to_dtype(x.dtype())?;
-        let counts = Tensor::from_vec(counts, h * w, dev)?.to_dtype(x.dtype())?;
-        // Classes fixed on the clean input: every occluded copy explains the same class.
-        let target = target.fixed_at(net, x)?;
-        let clean = target.score(&net.forward(x)?)?; // [N]
+        // How many windows cover each pixel.
+        let counts = self.mask_rows((h, w), &windows).chunks_exact(h * w).fold(
+            vec![0f32; h * w],
+            |mut acc, m| {
+                acc.iter_mut().zip(m).for_each(|(a, v)| *a += v);
+                acc
+            },
+        );
+        let counts = Tensor::from_vec(counts, (1, h * w), dev)?.to_dtype(x.dtype())?;
+        // One forward pass of the clean input gives the scores and fixes the classes: every
+        // occluded copy explains the class chosen for the clean image.
+        let logits = net.forward(x)?;
+        let target = Target {
+            class: Class::PerExample(target.resolve(&logits)?),
+            score: target.score,
+        };
+        let clean = target.score(&logits)?.unsqueeze(0)?; // [1, N]
         let baseline = self.baseline.for_input(x)?; // [N, C, H, W]
-                                                    // On the CPU the occluded copies are written directly (a copy of x, then the window's
-                                                    // rows from the baseline); elsewhere, and with the elementwise kernels switched off, by
-                                                    // candle's operations.
+
+        // On the CPU the occluded copies are written directly (a copy of x, then the window's
+        // rows from the baseline); elsewhere, and with the elementwise kernels switched off, by
+        // candle's operations.
         let host = (crate::kernels::supports(&[x, &baseline]) && crate::kernels::switches().rules)
             .then(|| -> Result<(Vec<f32>, Vec<f32>)> {
                 Ok((
@@ -171,39 +180,32 @@ impl Attribution for Occlusion {
                 ))
             })
             .transpose()?;
-        let windows = self.positions(h, w)?;
         let (xs, baseline) = (x.unsqueeze(0)?, baseline.unsqueeze(0)?); // [1, N, C, H, W]
         let per_pass = crate::alloc::inputs_per_pass(net, self.batch_size)?;
         let windows_per_pass = (per_pass / n).max(1);
-        let mut drops = Vec::new(); // [k, N] per pass
-        let mut start = 0;
-        while start < positions {
-            let k = windows_per_pass.min(positions - start);
+        // Σ_{W ∋ i} Δ_W, accumulated pass by pass: drops [N, k] times the pass's masks [k, h·w].
+        let mut summed = Tensor::zeros((n, h * w), x.dtype(), dev)?;
+        for pass in windows.chunks(windows_per_pass) {
+            let k = pass.len();
+            let masks = Tensor::from_vec(self.mask_rows((h, w), pass), (k, h * w), dev)?
+                .to_dtype(x.dtype())?;
             let occluded =
                 match &host {
                     Some((xv, bv)) => {
-                        let v = self.occlude(xv, bv, (h, w), &windows[start..start + k]);
-                        Tensor::from_vec(v, (k * n, c, h, w), dev)?
+                        Tensor::from_vec(self.occlude(xv, bv, (h, w), pass), (k * n, c, h, w), dev)?
                     }
                     None => {
-                        let m = masks.narrow(0, start, k)?.reshape((k, 1, 1, h, w))?;
-                        // x ⊙ (1 − m) + x̄ ⊙ m: x outside the window, the baseline inside (exactly).
+                        let m = masks.reshape((k, 1, 1, h, w))?;
+                        // x ⊙ (1 − m) + x̄ ⊙ m: x outside the window, the baseline inside, exactly.
                         (xs.broadcast_mul(&(1.0 - &m)?)? + baseline.broadcast_mul(&m)?)?
                             .reshape((k * n, c, h, w))?
                     }
                 };
             let scores = target.tiled(k).score(&net.forward(&occluded)?)?;
-            drops.push(
-                clean
-                    .unsqueeze(0)?
-                    .broadcast_sub(&scores.reshape((k, n))?)?,
-            );
-            start += k;
+            let drops = clean.broadcast_sub(&scores.reshape((k, n))?)?; // [k, N]
+            summed = (summed + drops.t()?.contiguous()?.matmul(&masks)?)?;
         }
-        let drops = Tensor::cat(&drops, 0)?; // [P, N]
-        let summed = drops.t()?.contiguous()?.matmul(&masks)?; // [N, h·w]: Σ_{W ∋ i} Δ_W
-        let map = summed.broadcast_div(&counts.unsqueeze(0)?)?;
-        let map = map.reshape((n, 1, h, w))?;
+        let map = summed.broadcast_div(&counts)?.reshape((n, 1, h, w))?;
         Ok(map.broadcast_as((n, c, h, w))?.contiguous()?)
     }
 }

@@ -5,7 +5,9 @@
 //! measure how much of an explanation `R` (one map per image) falls on the mask `M`:
 //!
 //! * **pointing game** (Zhang et al. 2018, "Top-down neural attention by excitation backprop"):
-//!   1 if the map's largest value lies in `M`, else 0;
+//!   1 if the map's largest value lies in `M`, else 0 (the paper also accepts a peak within 15
+//!   pixels of the object on ImageNet-sized images; here, as in Quantus, the mask is taken as it
+//!   is — widen it for a tolerance);
 //! * **relevance mass accuracy** (Arras, Osman & Samek 2022, "CLEVR-XAI"): the share of the
 //!   map's positive relevance inside `M`, `Σ_{i∈M} R_i⁺ / Σ_i R_i⁺`;
 //! * **relevance rank accuracy** (same paper): with `K = |M|`, the share of the `K` highest
@@ -28,6 +30,10 @@
 //!   tie-breaking (Quantus: the order of `argsort`; without ties the two agree);
 //! * an empty mask, a mask covering the whole image and a non-finite map value are errors that
 //!   name the image (Quantus: NaN).
+//!
+//! Maps and masks have the same shape `[N, ...]`, and every value counts as one pixel: for maps
+//! with several channels, reduce them first (e.g. sum `R` over the channels) and pass one-channel
+//! masks, or the counts (`K`, the chance level) are in channel-pixels.
 //!
 //! Everything is computed on the host in `f64`. Notebook: `4.3 Grad-CAM++`, §6.
 
@@ -56,8 +62,11 @@ pub struct LocalisationScores {
 pub struct LocalisationMean {
     /// Share of hits of the pointing game.
     pub pointing: f32,
+    /// Mean relevance mass accuracy.
     pub mass: f32,
+    /// Mean relevance rank accuracy.
     pub rank: f32,
+    /// Mean ROC AUC.
     pub auc: f32,
 }
 
@@ -111,7 +120,9 @@ impl LocalisationMean {
 fn flat_masks(masks: &Tensor) -> Result<(usize, usize, Vec<bool>)> {
     let dims = masks.dims();
     if dims.len() < 2 || dims.iter().product::<usize>() == 0 {
-        bail!("localisation: masks must be [N, ...] with at least one pixel per image, found {dims:?}");
+        bail!(
+            "localisation: masks must be [N, ...] with at least one pixel per image, found {dims:?}"
+        );
     }
     let n = dims[0];
     let bits = host(masks)?
@@ -146,7 +157,10 @@ pub fn localisation(maps: &Tensor, masks: &Tensor) -> Result<LocalisationScores>
             bail!("localisation: the mask of image {i} is empty");
         }
         if k == m {
-            bail!("localisation: the mask of image {i} covers the whole image; nothing is left to tell it from");
+            bail!(
+                "localisation: the mask of image {i} covers the whole image; nothing is left to \
+                 tell it from"
+            );
         }
         if let Some(j) = a.iter().position(|v| !v.is_finite()) {
             bail!(
@@ -228,7 +242,9 @@ fn roc_auc(a: &[f32], mask: &[bool], k: usize) -> f32 {
 /// One method's row of a [`LocalisationTable`].
 #[derive(Debug, Clone)]
 pub struct LocalisationRow {
+    /// The method's name as the table prints it.
     pub method: String,
+    /// Its scores averaged over the images.
     pub mean: LocalisationMean,
     /// Mean sparseness (Gini index of `|R|`, [`super::complexity::sparseness`]).
     pub sparseness: f32,
@@ -256,6 +272,7 @@ pub struct LocalisationTable {
     pub images: usize,
     /// What random maps would score.
     pub chance: LocalisationMean,
+    /// One row per [`add`](Self::add)ed method, in order.
     pub rows: Vec<LocalisationRow>,
     masks: Tensor,
 }

@@ -556,7 +556,8 @@ fn localisation_by_hand() {
     assert_eq!(s.mass, [0.75]); // positive mass 3 + 1, of which 3 in M
     assert_eq!(s.rank, [0.5]); // K = 2: the top two are 3 (in M) and 1 (not)
     assert_eq!(s.auc, [0.75]); // pairs (in, out): 3>1, 3>−2, 0<1, 0>−2
-                               // |R| = [3, 1, 2, 0] sorted [0, 1, 2, 3]: Σ(2i − 5)v / (4 · 6) = (−1 + 2 + 9) / 24.
+
+    // |R| = [3, 1, 2, 0] sorted [0, 1, 2, 3]: Σ(2i − 5)v / (4 · 6) = (−1 + 2 + 9) / 24.
     assert!(close(
         &complexity::sparseness(&r).unwrap(),
         &[10.0 / 24.0],
@@ -575,6 +576,28 @@ fn localisation_by_hand() {
     assert_eq!(s.pointing, [1.0]); // one of the tied maxima is in M
     assert!(close(&s.rank, &[1.0 / 3.0], 1e-7)); // one slot, a third of the tie in M
     assert!(close(&s.auc, &[2.0 / 3.0], 1e-7)); // ½ + ½ + 1 over three pairs
+
+    // A tie at the K-th value below the top: R = [3, 1, 1, 1, 0], M = {0, 2}, K = 2. The 3 is in
+    // M; one slot is left for the three 1s, of which one is in M: (1 + ⅓) / 2.
+    let s = localisation(
+        &t(&[3.0, 1.0, 1.0, 1.0, 0.0], &[1, 5]),
+        &t(&[1.0, 0.0, 1.0, 0.0, 0.0], &[1, 5]),
+    )
+    .unwrap();
+    assert!(close(&s.rank, &[2.0 / 3.0], 1e-7), "{:?}", s.rank);
+
+    // −0 and +0 are one value: R = [+0, −0, −1, 2], M = {1, 3}. AUC: (−0 vs +0) ½, (−0 vs −1)
+    // 1, (2 vs both) 2, over 4 pairs; rank (K = 2): 2 in M, then one slot for the tied zeros,
+    // half of them in M; the positive mass is all on the 2.
+    let s = localisation(
+        &t(&[0.0, -0.0, -1.0, 2.0], &[1, 4]),
+        &t(&[0.0, 1.0, 0.0, 1.0], &[1, 4]),
+    )
+    .unwrap();
+    assert_eq!(
+        (s.pointing[0], s.mass[0], s.rank[0], s.auc[0]),
+        (1.0, 1.0, 0.75, 0.875)
+    );
 }
 
 #[test]

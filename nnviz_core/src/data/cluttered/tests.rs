@@ -221,7 +221,7 @@ fn digit_locations_point_at_the_labelled_digit_of_every_canvas() {
         px(&at.test.boxes(0.0).unwrap()),
     );
     assert_eq!(at.test.ink(0.5).unwrap().dims(), &[10, 1, 40, 40]);
-    for (i, &(y0, x0)) in at.test.offsets.iter().enumerate() {
+    for (i, &(y0, x0)) in at.test.offsets().iter().enumerate() {
         let digit = test.digit(digits[2][i]);
         let [canvas, ink, boxes] = [&canvases, &ink, &boxes].map(|v| &v[i * 1600..(i + 1) * 1600]);
         let mut ink_count = 0;
@@ -270,8 +270,16 @@ fn digit_locations_point_at_the_labelled_digit_of_every_canvas() {
         px(&at.test.ink(0.5).unwrap()),
     );
     assert!(strong.iter().sum::<f32>() < all.iter().sum::<f32>());
-    assert_eq!(at.test.take(3).offsets, at.test.offsets[..3]);
+    assert_eq!(at.test.take(3).offsets(), &at.test.offsets()[..3]);
+    assert_eq!(at.test.size(), 40);
     assert_eq!(px(&at.test.take(3).ink(0.0).unwrap()), all[..3 * 1600]);
+    // The threshold compares pixel values as the tensors hold them: a byte whose value equals it
+    // is not ink, the next byte is.
+    for v in [1u8, 128, 254] {
+        let t = f32::from(v) / 255.0;
+        assert_eq!(DigitLocations::threshold_byte(t).unwrap(), v, "{v}");
+    }
+    assert_eq!(DigitLocations::threshold_byte(0.0).unwrap(), 0);
     for bad in [-0.1, 1.0, f32::NAN] {
         let msg = at.test.ink(bad).unwrap_err().to_string();
         assert!(msg.contains("ink threshold must be in [0, 1)"), "{msg}");
