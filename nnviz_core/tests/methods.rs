@@ -436,6 +436,12 @@ fn conformance_batches_targets_and_errors() {
             err.contains("expected input [N, 1, 28, 28]"),
             "{name}: {err}"
         );
+        let empty = x.narrow(0, 0, 0).unwrap();
+        let err = m
+            .attribute(&net, &empty, &Target::class(0))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("the batch is empty"), "{name}: {err}");
         let nan = (x.clone() * f64::NAN).unwrap();
         let err = m
             .attribute(&net, &nan, &Target::class(0))
@@ -683,4 +689,22 @@ fn occlusion_rejects_windows_and_strides_that_do_not_fit() {
 /// The device under test: the GPU when built with `cuda` and one is present (see tests/gpu.rs).
 fn dev() -> Device {
     nnviz_core::device()
+}
+
+#[test]
+fn every_registered_method_rejects_an_empty_batch_by_name() {
+    use nnviz_core::methods::registry::{build, METHODS};
+    let e = Network::init(&zoo::spec("E").unwrap(), 4, &dev()).unwrap();
+    let g = Network::init(&zoo::spec("G").unwrap(), 4, &dev()).unwrap(); // CAM needs a GAP head
+    for m in METHODS {
+        let net = if m.name == "cam" { &g } else { &e };
+        let [c, h, w] = net.input;
+        let empty = Tensor::zeros((0, c, h, w), nnviz_core::candle::DType::F32, &dev()).unwrap();
+        let err = build(m.name, &[])
+            .unwrap()
+            .attribute(net, &empty, &Target::predicted())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("the batch is empty"), "{}: {err}", m.name);
+    }
 }
