@@ -151,13 +151,15 @@ impl Attribution for Occlusion {
         let windows = self.positions(h, w)?;
         let dev = x.device();
         // How many windows cover each pixel.
-        let counts = self.mask_rows((h, w), &windows).chunks_exact(h * w).fold(
-            vec![0f32; h * w],
-            |mut acc, m| {
-                acc.iter_mut().zip(m).for_each(|(a, v)| *a += v);
-                acc
-            },
-        );
+        let mut counts = vec![0f32; h * w];
+        for &(r0, c0) in &windows {
+            for r in r0..(r0 + self.window.0).min(h) {
+                let row = r * w;
+                counts[row + c0..row + (c0 + self.window.1).min(w)]
+                    .iter_mut()
+                    .for_each(|v| *v += 1.0);
+            }
+        }
         let counts = Tensor::from_vec(counts, (1, h * w), dev)?.to_dtype(x.dtype())?;
         // One forward pass of the clean input gives the scores and fixes the classes: every
         // occluded copy explains the class chosen for the clean image.
