@@ -47,7 +47,8 @@ use super::{classes, finite_mean, host};
 use crate::attribution::{check_input, Attribution, Class, Score, Target};
 use crate::data::atomic_write;
 use crate::methods::{
-    Baseline, GradCam, GradCamPlusPlus, InputXGradient, IntegratedGradients, Saliency, SmoothGrad,
+    Baseline, GradCam, GradCamPlusPlus, InputXGradient, IntegratedGradients, Occlusion, Saliency,
+    SmoothGrad,
 };
 use crate::relevance::{Deconvnet, DeepLift, DeepTaylor, GuidedBackprop, Lrp};
 use crate::{bail, Network, Result};
@@ -106,6 +107,8 @@ pub fn standard_methods() -> Vec<Method> {
         // on the last layer with a feature-map output
         Method::new("Grad-CAM", GradCam::default()),
         Method::new("Grad-CAM++", GradCamPlusPlus::default()),
+        // forward passes only: the drop when a 4×4 window (every 2 pixels) is blacked out
+        Method::new("occlusion 4×4", Occlusion::default()),
     ]
 }
 

@@ -1,5 +1,6 @@
 //! Line plots (training curves, pixel-flipping curves, ...): axes with nice ticks, axis labels,
-//! a title, several series in matplotlib's `tab10` colours, optional markers and a legend.
+//! a title, several series in matplotlib's `tab10` colours (20 distinct ones in all), optional
+//! markers and a legend.
 //!
 //! ```no_run
 //! # use nnviz_core::viz::LinePlot;
@@ -25,8 +26,9 @@ use super::legend::{self, Entry, Look};
 use super::png::{figure_output, Png};
 use crate::{bail, Result};
 
-/// matplotlib's `tab10` colour cycle.
-const TAB10: [Rgb; 10] = [
+/// The colour cycle: matplotlib's `tab10`, then black and the light shades of `tab20` for the
+/// 11th to 20th series (matplotlib would repeat `tab10` there and give two series one colour).
+const CYCLE: [Rgb; 20] = [
     [31, 119, 180],
     [255, 127, 14],
     [44, 160, 44],
@@ -37,6 +39,16 @@ const TAB10: [Rgb; 10] = [
     [127, 127, 127],
     [188, 189, 34],
     [23, 190, 207],
+    [0, 0, 0],
+    [174, 199, 232],
+    [255, 187, 120],
+    [152, 223, 138],
+    [255, 152, 150],
+    [197, 176, 213],
+    [196, 156, 148],
+    [247, 182, 210],
+    [219, 219, 141],
+    [158, 218, 229],
 ];
 const LINE_W: f64 = 2.0;
 const MARKER_R: f64 = 3.5;
@@ -218,7 +230,7 @@ impl LinePlot {
                     .map(|&c| Shape::Disc { c, r: MARKER_R });
                 shapes.extend(discs);
             }
-            c.shapes(&shapes, TAB10[i % 10], axes.plot);
+            c.shapes(&shapes, CYCLE[i % CYCLE.len()], axes.plot);
             paths.push(pts);
         }
         axes.draw(&mut c, &labels)?;
@@ -230,7 +242,7 @@ impl LinePlot {
                 .filter(|(_, s)| !s.name.is_empty())
                 .map(|(i, s)| Entry {
                     name: &s.name,
-                    color: TAB10[i % 10],
+                    color: CYCLE[i % CYCLE.len()],
                 })
                 .collect();
             let look = Look {

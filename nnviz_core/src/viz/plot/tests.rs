@@ -14,9 +14,28 @@ fn two_series_with_legend() {
     assert_eq!((img.width(), img.height()), (640, 420));
     let has = |c: Rgb| img.pixels().filter(|p| p.0 == c).count();
     assert!(
-        has(TAB10[0]) > 50 && has(TAB10[1]) > 50,
+        has(CYCLE[0]) > 50 && has(CYCLE[1]) > 50,
         "both series colours are drawn"
     );
+}
+
+#[test]
+fn twenty_series_get_twenty_colours() {
+    let distinct: std::collections::HashSet<Rgb> = CYCLE.iter().copied().collect();
+    assert_eq!(distinct.len(), 20);
+    // Horizontal lines of equal length; the 11th must not reuse the 1st one's colour.
+    let blue = |lines: usize| {
+        let mut p = LinePlot::new("").legend(false).yrange(-1.0, 12.0);
+        for i in 0..lines {
+            p = p.series("", &[0.0, 10.0], &[i as f64, i as f64]);
+        }
+        let img = image::load_from_memory(p.render().unwrap().as_bytes())
+            .unwrap()
+            .to_rgb8();
+        img.pixels().filter(|px| px.0 == CYCLE[0]).count()
+    };
+    let (one, eleven) = (blue(1), blue(11));
+    assert!(one > 50 && eleven < one * 3 / 2, "{one} {eleven}");
 }
 
 #[test]
