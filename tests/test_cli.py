@@ -119,10 +119,11 @@ def test_a_cache_with_another_recipe_is_retrained(tmp_path):
 METHODS = [
     "gradient", "input-x-gradient", "integrated-gradients", "smoothgrad", "guided-backprop",
     "deconvnet", "lrp-epsilon", "lrp-zplus", "lrp-alpha2beta1", "lrp-epsilon-plus",
-    "deep-taylor", "deeplift", "cam", "grad-cam", "grad-cam-plus-plus",
+    "deep-taylor", "deeplift", "cam", "grad-cam", "grad-cam-plus-plus", "occlusion",
 ]
 # Fewer evaluations than the defaults keep CI fast; the defaults are exercised by the Rust tests.
-FAST = {"integrated-gradients": ["--param", "steps=8"], "smoothgrad": ["--param", "samples=4"]}
+FAST = {"integrated-gradients": ["--param", "steps=8"], "smoothgrad": ["--param", "samples=4"],
+        "occlusion": ["--param", "window=7", "--param", "stride=7"]}
 
 
 def write_npy(path, values, shape, descr="<f4", fortran=False, version=1):
