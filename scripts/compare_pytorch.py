@@ -398,6 +398,25 @@ def grad_cam_pp(model, x, targets, layer):
     return F.interpolate(cam, size=x.shape[2:], mode="bilinear", align_corners=True)
 
 
+def xgrad_cam(model, x, targets, layer):
+    """XGrad-CAM from the paper's formula (Fu et al. 2020): w_k = sum_ij A_k g_k / sum_ij A_k (0 where
+    sum_ij A_k = 0), L = relu(sum_k w_k A_k), stretched bilinearly with aligned corners."""
+    acts = {}
+    h = feature_layer(model, layer).register_forward_hook(lambda m, i, o: acts.__setitem__("a", o))
+    try:
+        out = model(x)
+    finally:
+        h.remove()
+    a = acts["a"]
+    (g,) = torch.autograd.grad(out.gather(1, targets[:, None]).sum(), a)
+    a, g = a.detach(), g.detach()
+    s = a.sum(dim=(2, 3), keepdim=True)
+    w = torch.where(s != 0, (a * g).sum(dim=(2, 3), keepdim=True) / torch.where(s != 0, s, torch.ones_like(s)),
+                    torch.zeros_like(s))
+    cam = F.relu((w * a).sum(dim=1, keepdim=True))
+    return F.interpolate(cam, size=x.shape[2:], mode="bilinear", align_corners=True)
+
+
 def smooth_grad(model, x, targets, seed, samples=50, level=0.15, per_pass=5):
     """Captum NoiseTunnel(Saliency(abs=False)), 50 samples, 5 noisy copies of the batch per pass
     (nnviz: 500 inputs per pass). nnviz's sigma is 0.15 x each image's value range max - min;
@@ -496,6 +515,8 @@ def peers(args):
                      lambda m, x, t: grad_cam(m, x, t, "conv2")),
         "grad_cam_pp": ("Grad-CAM++ written in torch from the paper's formula", "exact",
                         lambda m, x, t: grad_cam_pp(m, x, t, "conv2")),
+        "xgrad_cam": ("XGrad-CAM written in torch from the paper's formula", "exact",
+                      lambda m, x, t: xgrad_cam(m, x, t, "conv2")),
         "occlusion": ("Captum Occlusion, window (1, 4, 4), strides (1, 2, 2), baseline 0, "
                       f"{args.occlusion_batch} windows per pass", "exact",
                       lambda m, x, t: Occlusion(m).attribute(

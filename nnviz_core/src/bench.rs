@@ -23,6 +23,7 @@ use candle_core::{Device, Tensor};
 use crate::attribution::{Attribution, Target};
 use crate::methods::{
     GradCam, GradCamPlusPlus, InputXGradient, IntegratedGradients, Occlusion, Saliency, SmoothGrad,
+    XGradCam,
 };
 use crate::model::{LayerSpec, NetworkSpec, Padding};
 use crate::relevance::{Composite, Deconvnet, DeepLift, DeepTaylor, GuidedBackprop, Lrp, Rule};
@@ -137,6 +138,11 @@ pub fn suite() -> Vec<Case> {
             "Grad-CAM++ (conv2)",
             "grad_cam_pp",
             Box::new(GradCamPlusPlus::new("conv2")),
+        ),
+        case(
+            "XGrad-CAM (conv2)",
+            "xgrad_cam",
+            Box::new(XGradCam::new("conv2")),
         ),
         long(case(
             "occlusion (4×4, stride 2)",

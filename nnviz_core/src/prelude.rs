@@ -6,7 +6,7 @@ pub use crate::data::{ClutteredConfig, Dataset};
 pub use crate::methods::{
     ActivationMaximization, AmInit, AmObjective, Baseline, Cam, Corners, GradCam, GradCamPlusPlus,
     GradientTransform, InputXGradient, IntegratedGradients, Noise, Occlusion, Quadrature, Saliency,
-    SmoothGrad, SmoothGradVariant,
+    SmoothGrad, SmoothGradVariant, XGradCam,
 };
 pub use crate::model::{vae, zoo, Generator, Layer, Network, Padding, Vae, VaeRecipe};
 pub use crate::relevance::{

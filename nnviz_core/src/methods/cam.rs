@@ -16,6 +16,9 @@
 //!   locations.
 //! * **Grad-CAM**: `w_k = (1/Z) Σ_ij ∂s/∂A_k(i,j)` (the spatially averaged gradient), `φ = ReLU`.
 //!   On a GAP + linear head `∂z_c/∂A_k(i,j) = W_ck / Z`, hence Grad-CAM = ReLU(CAM) / Z.
+//! * **XGrad-CAM** ([`XGradCam`], Fu et al. 2020): `w_k = Σ_ij (A_k(i,j) / Σ_ab A_k(a,b)) ∂s/∂A_k(i,j)`,
+//!   `φ = ReLU`; without the ReLU the map sums to `Σ A ⊙ ∂s/∂A`, which is `s` on bias-free ReLU
+//!   layers above `A`.
 //! * **Grad-CAM++** explains `Y = exp(s)` and weighs each location by
 //!   `α_ij^k = g² / (2g² + Σ_ab A_k(a,b) · g³)`, `g = ∂s/∂A_k(i,j)` (the paper's eq. 19: its
 //!   higher derivatives of `Y` are `Y·gⁿ` because `Y` is an exponential, and second derivatives
@@ -456,6 +459,83 @@ impl GradCamPlusPlus {
 
 impl Attribution for GradCamPlusPlus {
     /// The Grad-CAM++ map stretched to the input's size: `[N, 1, H, W]`.
+    fn attribute(&self, net: &Network, x: &Tensor, target: &Target) -> Result<Tensor> {
+        to_input_size(&self.map(net, x, target)?, x, self.corners)
+    }
+}
+
+/// XGrad-CAM (Fu et al. 2020, "Axiom-based Grad-CAM: Towards Accurate Visualization and
+/// Explanation of CNNs"): `w_k = Σ_ij (A_k(i,j) / Σ_ab A_k(a,b)) · ∂s/∂A_k(i,j)` — the gradient
+/// averaged with the activation's own weights instead of uniformly — and `L = ReLU(Σ_k w_k A_k)`.
+///
+/// The weights are chosen so that, without the final ReLU, `Σ_ij L(i,j) = Σ_k Σ_ij A_k ∂s/∂A_k`:
+/// when every layer above `A` is positively homogeneous (ReLU, max-pooling, linear maps without
+/// bias) that is `s` itself, the *conservation* Fu et al. ask of a map. A channel whose
+/// activations sum to 0 gets weight 0 (for non-negative activations it is all zeros and adds
+/// nothing); pytorch-grad-cam adds `1e-7` to the sum instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XGradCam {
+    /// The layer whose output is weighed; `None` = the last layer with a feature-map output.
+    pub layer: Option<String>,
+    /// Apply the final ReLU (the paper's choice); `false` keeps the conserving signed map.
+    pub relu: bool,
+    /// Corner convention of the upsampling in [`Attribution::attribute`].
+    pub corners: Corners,
+}
+
+impl Default for XGradCam {
+    fn default() -> Self {
+        XGradCam {
+            layer: None,
+            relu: true,
+            corners: Corners::Aligned,
+        }
+    }
+}
+
+impl XGradCam {
+    /// XGrad-CAM on the output of the layer called `layer`.
+    pub fn new(layer: &str) -> XGradCam {
+        XGradCam {
+            layer: Some(layer.to_string()),
+            ..XGradCam::default()
+        }
+    }
+
+    /// The weights `w_k = Σ_ij A_k g_k / Σ_ij A_k` (`[N, K]`) for activations `a` and gradients
+    /// `g = ∂s/∂a`, both `[N, K, h, w]`; 0 where `Σ_ij A_k = 0`.
+    pub fn weights(a: &Tensor, g: &Tensor) -> Result<Tensor> {
+        if a.dims() != g.dims() || a.rank() != 4 {
+            bail!(
+                "xgrad_cam: activations {:?} and gradients {:?} must both be [N, K, h, w]",
+                a.dims(),
+                g.dims()
+            );
+        }
+        let total = a.sum((2, 3))?;
+        let weighted = (a * g)?.sum((2, 3))?;
+        let empty = total.eq(0.0)?.to_dtype(total.dtype())?;
+        // Where the sum is 0 the denominator becomes 1 and the weight is zeroed.
+        let safe = (&total + &empty)?;
+        Ok(((weighted / safe)? * empty.affine(-1.0, 1.0)?)?)
+    }
+
+    /// The XGrad-CAM map at the layer's resolution (`[N, 1, h, w]`) and the weights `w_k`.
+    pub fn map(&self, net: &Network, x: &Tensor, target: &Target) -> Result<CamMap> {
+        gradient_cam(
+            "xgrad_cam",
+            self.layer.as_deref(),
+            self.relu,
+            net,
+            x,
+            target,
+            XGradCam::weights,
+        )
+    }
+}
+
+impl Attribution for XGradCam {
+    /// The XGrad-CAM map stretched to the input's size: `[N, 1, H, W]`.
     fn attribute(&self, net: &Network, x: &Tensor, target: &Target) -> Result<Tensor> {
         to_input_size(&self.map(net, x, target)?, x, self.corners)
     }

@@ -9,6 +9,7 @@
 //! | [`Occlusion`] | mean drop `s(x) − s(x with window W ← x̄)` over the windows covering each pixel | 3.1 |
 //! | [`Cam`] | `Σ_k W_ck A_k` on a global-average-pooling + linear head | 4.1 |
 //! | [`GradCam`] | `ReLU(Σ_k α_k A_k)`, `α_k` = spatial mean of `∂s/∂A_k` | 4.2 |
+//! | [`XGradCam`] | `ReLU(Σ_k w_k A_k)`, `w_k = Σ_ij A_k ∂s/∂A_k / Σ_ij A_k` (conserves `s`) | — |
 //! | [`GradCamPlusPlus`] | `ReLU(Σ_k w_k A_k)`, `w_k = Σ_ij α_ij ReLU(∂s/∂A_k)` (exp closed form) | 4.3 |
 //! | [`Lrp`] | relevance `R_in = a ⊙ ρ(W)ᵀ (R ⊘ z)` per layer, rules from a [`Composite`] | 2.3 |
 //! | [`DeepTaylor`] | z^B at the input, z⁺ elsewhere (`R_j = Σ_k a_j w⁺_jk R_k / Σ_j a_j w⁺_jk`) | 2.4 |
@@ -31,7 +32,7 @@ pub mod registry;
 pub mod smooth_grad;
 
 pub use act_max::{ActivationMaximization, AmInit, AmObjective, AmResult};
-pub use cam::{upsample_bilinear, Cam, CamMap, Corners, GradCam, GradCamPlusPlus};
+pub use cam::{upsample_bilinear, Cam, CamMap, Corners, GradCam, GradCamPlusPlus, XGradCam};
 pub use gradient::{GradientTransform, InputXGradient, Saliency};
 pub use integrated_gradients::{Baseline, IntegratedGradients, Quadrature};
 pub use occlusion::Occlusion;

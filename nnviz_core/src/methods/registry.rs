@@ -17,6 +17,7 @@ use crate::attribution::Attribution;
 use crate::methods::{
     Baseline, Cam, GradCam, GradCamPlusPlus, GradientTransform, InputXGradient,
     IntegratedGradients, Noise, Occlusion, Quadrature, Saliency, SmoothGrad, SmoothGradVariant,
+    XGradCam,
 };
 use crate::relevance::{Composite, Deconvnet, DeepLift, DeepTaylor, GuidedBackprop, Lrp, Rule};
 use crate::{Error, Result};
@@ -178,6 +179,11 @@ pub const METHODS: &[MethodInfo] = &[
     MethodInfo {
         name: "grad-cam",
         summary: "Grad-CAM (Selvaraju et al. 2017), [N,1,H,W]",
+        params: &[CAM_LAYER, CAM_RELU],
+    },
+    MethodInfo {
+        name: "xgrad-cam",
+        summary: "XGrad-CAM, activation-weighted gradients (Fu et al. 2020), [N,1,H,W]",
         params: &[CAM_LAYER, CAM_RELU],
     },
     MethodInfo {
@@ -404,6 +410,11 @@ pub fn build(name: &str, params: &[(String, String)]) -> Result<Box<dyn Attribut
             layer: cam_layer(),
             relu: g.choice("relu", &[("true", true), ("false", false)])?,
             ..GradCam::default()
+        }),
+        "xgrad-cam" => Box::new(XGradCam {
+            layer: cam_layer(),
+            relu: g.choice("relu", &[("true", true), ("false", false)])?,
+            ..XGradCam::default()
         }),
         "grad-cam-plus-plus" => Box::new(GradCamPlusPlus {
             layer: cam_layer(),

@@ -325,3 +325,62 @@ fn bad_layers_and_networks_give_errors_that_name_the_reason() {
         .to_string();
     assert!(e.contains("not linear"), "{e}");
 }
+
+#[test]
+fn xgrad_cam_weights_by_hand_and_equals_grad_cam_on_a_gap_head() {
+    // Two channels of 2 × 2: w_0 = (1·1 + 3·(−1)) / 4 = −0.5 (g weighted by A), the empty
+    // channel gets 0 whatever its gradient.
+    let a = t(&[1.0, 0.0, 3.0, 0.0, 0.0, 0.0, 0.0, 0.0], &[1, 2, 2, 2]);
+    let g = t(&[1.0, 5.0, -1.0, 2.0, 7.0, 7.0, 7.0, 7.0], &[1, 2, 2, 2]);
+    assert_close(
+        &flat(&XGradCam::weights(&a, &g).unwrap()),
+        &[-0.5, 0.0],
+        1e-7,
+    );
+    assert!(XGradCam::weights(&a, &g.narrow(1, 0, 1).unwrap()).is_err());
+    // On a GAP + linear head the gradient is W_ck / Z everywhere, so the A-weighted mean is the
+    // plain mean: XGrad-CAM = Grad-CAM.
+    let net = gap_net(W);
+    let x = t(&X, &[1, 1, 2, 2]);
+    for c in 0..3 {
+        let xg = XGradCam::new("relu1")
+            .map(&net, &x, &Target::class(c))
+            .unwrap();
+        let gc = GradCam::new("relu1")
+            .map(&net, &x, &Target::class(c))
+            .unwrap();
+        assert_close(&flat(&xg.weights), &flat(&gc.weights), 1e-6);
+        assert_close(&flat(&xg.map), &flat(&gc.map), 1e-6);
+    }
+}
+
+#[test]
+fn xgrad_cam_conserves_the_logit_on_a_bias_free_network() {
+    // Zoo model H's architecture has no biases: above relu3 the logit is positively homogeneous
+    // in A, so Σ_ij of the signed map is the logit itself. Grad-CAM's is not.
+    let net = Network::init(&zoo::spec("H").unwrap(), 7, &Device::Cpu).unwrap();
+    let mut rng = Rng::new(8);
+    let x = random(&mut rng, &[3, 1, 40, 40]);
+    let target = Target::classes(vec![0, 3, 8]);
+    let signed = XGradCam {
+        relu: false,
+        ..XGradCam::new("relu3")
+    };
+    let m = signed.map(&net, &x, &target).unwrap();
+    let sums = flat(&m.map.sum((1, 2, 3)).unwrap());
+    assert_close(&sums, &flat(&m.score), 1e-4);
+    let gc = GradCam {
+        relu: false,
+        ..GradCam::new("relu3")
+    }
+    .map(&net, &x, &target)
+    .unwrap();
+    let gc_sums = flat(&gc.map.sum((1, 2, 3)).unwrap());
+    assert!(gc_sums
+        .iter()
+        .zip(flat(&m.score))
+        .any(|(a, s)| (a - s).abs() > 1e-2 * s.abs().max(1e-3)));
+    // The attribution is the ReLU'd map stretched to the input: [N, 1, 40, 40].
+    let up = XGradCam::new("relu3").attribute(&net, &x, &target).unwrap();
+    assert_eq!(up.dims(), &[3, 1, 40, 40]);
+}

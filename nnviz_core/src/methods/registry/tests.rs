@@ -17,7 +17,7 @@ fn every_method_builds_with_its_defaults_and_names_are_unique() {
         assert!(build(m.name, &[]).is_ok(), "{}", m.name);
         assert_eq!(METHODS.iter().filter(|n| n.name == m.name).count(), 1);
     }
-    assert_eq!(METHODS.len(), 16);
+    assert_eq!(METHODS.len(), 17);
 }
 
 #[test]
@@ -59,6 +59,8 @@ fn every_documented_parameter_is_accepted() {
         ("deeplift", "baseline=0.1"),
         ("grad-cam", "layer=relu2"),
         ("grad-cam", "relu=false"),
+        ("xgrad-cam", "layer=relu2"),
+        ("xgrad-cam", "relu=false"),
         ("grad-cam-plus-plus", "layer=conv2"),
         ("grad-cam-plus-plus", "relu=false"),
     ];
