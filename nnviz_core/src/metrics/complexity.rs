@@ -19,71 +19,73 @@
 
 use candle_core::Tensor;
 
-use super::host;
-use crate::{bail, Result};
+use super::{check_finite, per_image};
+use crate::Result;
 
-/// `|R|` of each image of a `[N, ...]` batch, checked finite, in `f64`.
-fn magnitudes(maps: &Tensor, what: &str) -> Result<Vec<Vec<f64>>> {
-    let dims = maps.dims();
-    if dims.len() < 2 || dims.iter().product::<usize>() == 0 {
-        bail!("{what}: maps must be [N, ...] with at least one pixel per image, found {dims:?}");
-    }
-    let values = host(maps)?;
-    let m = values.len() / dims[0];
+/// The maps of a `[N, ...]` batch on the host, image by image, each checked finite.
+fn maps_of(op: &str, maps: &Tensor) -> Result<Vec<Vec<f32>>> {
+    let (n, values) = per_image(op, "maps", maps)?;
+    let m = values.len() / n;
     values
         .chunks_exact(m)
         .enumerate()
-        .map(|(i, a)| match a.iter().position(|v| !v.is_finite()) {
-            Some(j) => bail!(
-                "{what}: the map of image {i} has a non-finite value ({}) at pixel {j}",
-                a[j]
-            ),
-            None => Ok(a.iter().map(|&v| (v as f64).abs()).collect()),
+        .map(|(i, a)| {
+            check_finite(op, i, a)?;
+            Ok(a.to_vec())
         })
         .collect()
+}
+
+/// The Gini index of `|a|` (finite values): 0 when all are equal (or all zero), `(n − 1)/n` when
+/// one holds everything.
+pub(crate) fn gini(a: &[f32]) -> f32 {
+    let mut a: Vec<f64> = a.iter().map(|&v| (v as f64).abs()).collect();
+    let total: f64 = a.iter().sum();
+    if total == 0.0 {
+        return 0.0;
+    }
+    a.sort_unstable_by(f64::total_cmp);
+    let n = a.len() as f64;
+    let weighted: f64 = a
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (2.0 * (i + 1) as f64 - n - 1.0) * v)
+        .sum();
+    (weighted / (n * total)) as f32
+}
+
+/// The entropy of the shares `|a_i| / Σ|a|` (finite values), in nats; `ln n` for an all-zero `a`.
+fn entropy(a: &[f32]) -> f32 {
+    let a: Vec<f64> = a.iter().map(|&v| (v as f64).abs()).collect();
+    let total: f64 = a.iter().sum();
+    if total == 0.0 {
+        return (a.len() as f64).ln() as f32;
+    }
+    let h: f64 = a
+        .iter()
+        .filter(|&&v| v > 0.0)
+        .map(|v| {
+            let p = v / total;
+            -p * p.ln()
+        })
+        .sum();
+    h as f32
 }
 
 /// The Gini index of `|R|` of each map of `maps` (`[N, ...]`): 0 (uniform) to `(n − 1)/n`
 /// (one pixel).
 pub fn sparseness(maps: &Tensor) -> Result<Vec<f32>> {
-    Ok(magnitudes(maps, "sparseness")?
-        .into_iter()
-        .map(|mut a| {
-            let total: f64 = a.iter().sum();
-            if total == 0.0 {
-                return 0.0;
-            }
-            a.sort_unstable_by(f64::total_cmp);
-            let n = a.len() as f64;
-            let weighted: f64 = a
-                .iter()
-                .enumerate()
-                .map(|(i, v)| (2.0 * (i + 1) as f64 - n - 1.0) * v)
-                .sum();
-            (weighted / (n * total)) as f32
-        })
+    Ok(maps_of("sparseness", maps)?
+        .iter()
+        .map(|a| gini(a))
         .collect())
 }
 
 /// The entropy of the shares `|R_i| / Σ|R|` of each map of `maps` (`[N, ...]`), in nats: 0 (one
 /// pixel) to `ln n` (uniform).
 pub fn complexity(maps: &Tensor) -> Result<Vec<f32>> {
-    Ok(magnitudes(maps, "complexity")?
-        .into_iter()
-        .map(|a| {
-            let total: f64 = a.iter().sum();
-            if total == 0.0 {
-                return (a.len() as f64).ln() as f32;
-            }
-            let h: f64 = a
-                .iter()
-                .filter(|&&v| v > 0.0)
-                .map(|v| {
-                    let p = v / total;
-                    -p * p.ln()
-                })
-                .sum();
-            h as f32
-        })
+    Ok(maps_of("complexity", maps)?
+        .iter()
+        .map(|a| entropy(a))
         .collect())
 }

@@ -305,10 +305,7 @@ impl EvalTable {
 
     /// Shows the table as Markdown in an evcxr notebook.
     pub fn evcxr_display(&self) {
-        println!(
-            "EVCXR_BEGIN_CONTENT text/markdown\n{}\nEVCXR_END_CONTENT",
-            self.to_markdown()
-        );
+        super::show_markdown(&self.to_markdown());
     }
 }
 

@@ -39,9 +39,9 @@
 
 use candle_core::Tensor;
 
-use super::complexity::sparseness;
+use super::complexity::gini;
 use super::evaluate::num;
-use super::host;
+use super::{check_finite, host, per_image};
 use crate::{bail, Result};
 
 /// Per-image localisation scores of a batch of maps ([`localisation`]).
@@ -101,79 +101,92 @@ impl LocalisationMean {
     /// of the image that the mask covers for the pointing game, mass and rank accuracy, ½ for
     /// the AUC.
     pub fn chance(masks: &Tensor) -> Result<LocalisationMean> {
-        let (n, m, masks) = flat_masks(masks)?;
-        let share = (0..n)
-            .map(|i| masks[i * m..(i + 1) * m].iter().filter(|&&b| b).count() as f64 / m as f64)
-            .sum::<f64>()
-            / n.max(1) as f64;
-        let share = share as f32;
-        Ok(LocalisationMean {
+        Ok(Masks::new(masks)?.chance())
+    }
+}
+
+/// A `[N, ...]` mask tensor on the host (non-zero = inside), checked once, scored against many
+/// maps.
+#[derive(Debug, Clone)]
+struct Masks {
+    dims: Vec<usize>,
+    /// Images and pixels per image.
+    n: usize,
+    m: usize,
+    bits: Vec<bool>,
+}
+
+impl Masks {
+    fn new(masks: &Tensor) -> Result<Masks> {
+        let (n, values) = per_image("localisation", "masks", masks)?;
+        let bits: Vec<bool> = values.into_iter().map(|v| v != 0.0).collect();
+        Ok(Masks {
+            dims: masks.dims().to_vec(),
+            n,
+            m: bits.len() / n,
+            bits,
+        })
+    }
+
+    fn chance(&self) -> LocalisationMean {
+        let covered = self.bits.iter().filter(|&&b| b).count() as f64;
+        let share = (covered / (self.n * self.m) as f64) as f32;
+        LocalisationMean {
             pointing: share,
             mass: share,
             rank: share,
             auc: 0.5,
-        })
+        }
     }
-}
 
-/// `(images, pixels per image, mask bits)` of a `[N, ...]` mask tensor (non-zero = inside).
-fn flat_masks(masks: &Tensor) -> Result<(usize, usize, Vec<bool>)> {
-    let dims = masks.dims();
-    if dims.len() < 2 || dims.iter().product::<usize>() == 0 {
-        bail!(
-            "localisation: masks must be [N, ...] with at least one pixel per image, found {dims:?}"
-        );
+    /// The values of `maps`, which must have the masks' shape, on the host.
+    fn values_of(&self, maps: &Tensor) -> Result<Vec<f32>> {
+        if maps.dims() != self.dims.as_slice() {
+            bail!(
+                "localisation: maps {:?} and masks {:?} must have the same shape",
+                maps.dims(),
+                self.dims
+            );
+        }
+        host(maps)
     }
-    let n = dims[0];
-    let bits = host(masks)?
-        .into_iter()
-        .map(|v| v != 0.0)
-        .collect::<Vec<_>>();
-    Ok((n, bits.len() / n, bits))
+
+    /// The scores of the maps `values` (as [`values_of`](Self::values_of) returns them).
+    fn score(&self, values: &[f32]) -> Result<LocalisationScores> {
+        let (n, m) = (self.n, self.m);
+        let mut out = LocalisationScores {
+            pointing: Vec::with_capacity(n),
+            mass: Vec::with_capacity(n),
+            rank: Vec::with_capacity(n),
+            auc: Vec::with_capacity(n),
+        };
+        for i in 0..n {
+            let (a, mask) = (&values[i * m..(i + 1) * m], &self.bits[i * m..(i + 1) * m]);
+            let k = mask.iter().filter(|&&b| b).count();
+            if k == 0 {
+                bail!("localisation: the mask of image {i} is empty");
+            }
+            if k == m {
+                bail!(
+                    "localisation: the mask of image {i} covers the whole image; nothing is left \
+                     to tell it from"
+                );
+            }
+            check_finite("localisation", i, a)?;
+            out.pointing.push(pointing_game(a, mask));
+            out.mass.push(mass_accuracy(a, mask));
+            out.rank.push(rank_accuracy(a, mask, k));
+            out.auc.push(roc_auc(a, mask, k));
+        }
+        Ok(out)
+    }
 }
 
 /// The localisation scores of `maps` (`[N, ...]`, one map per image) against `masks` of the
 /// same shape (non-zero = the object).
 pub fn localisation(maps: &Tensor, masks: &Tensor) -> Result<LocalisationScores> {
-    if maps.dims() != masks.dims() {
-        bail!(
-            "localisation: maps {:?} and masks {:?} must have the same shape",
-            maps.dims(),
-            masks.dims()
-        );
-    }
-    let (n, m, bits) = flat_masks(masks)?;
-    let values = host(maps)?;
-    let mut out = LocalisationScores {
-        pointing: Vec::with_capacity(n),
-        mass: Vec::with_capacity(n),
-        rank: Vec::with_capacity(n),
-        auc: Vec::with_capacity(n),
-    };
-    for i in 0..n {
-        let (a, mask) = (&values[i * m..(i + 1) * m], &bits[i * m..(i + 1) * m]);
-        let k = mask.iter().filter(|&&b| b).count();
-        if k == 0 {
-            bail!("localisation: the mask of image {i} is empty");
-        }
-        if k == m {
-            bail!(
-                "localisation: the mask of image {i} covers the whole image; nothing is left to \
-                 tell it from"
-            );
-        }
-        if let Some(j) = a.iter().position(|v| !v.is_finite()) {
-            bail!(
-                "localisation: the map of image {i} has a non-finite value ({}) at pixel {j}",
-                a[j]
-            );
-        }
-        out.pointing.push(pointing_game(a, mask));
-        out.mass.push(mass_accuracy(a, mask));
-        out.rank.push(rank_accuracy(a, mask, k));
-        out.auc.push(roc_auc(a, mask, k));
-    }
-    Ok(out)
+    let masks = Masks::new(masks)?;
+    masks.score(&masks.values_of(maps)?)
 }
 
 /// 1 if a maximum of `a` lies in the mask and is positive, else 0.
@@ -274,26 +287,28 @@ pub struct LocalisationTable {
     pub chance: LocalisationMean,
     /// One row per [`add`](Self::add)ed method, in order.
     pub rows: Vec<LocalisationRow>,
-    masks: Tensor,
+    masks: Masks,
 }
 
 impl LocalisationTable {
     /// An empty table against `masks` (`[N, ...]`), described as `mask`.
     pub fn new(mask: impl Into<String>, masks: &Tensor) -> Result<LocalisationTable> {
+        let masks = Masks::new(masks)?;
         Ok(LocalisationTable {
             mask: mask.into(),
-            images: masks.dim(0)?,
-            chance: LocalisationMean::chance(masks)?,
+            images: masks.n,
+            chance: masks.chance(),
             rows: Vec::new(),
-            masks: masks.clone(),
+            masks,
         })
     }
 
     /// Scores `maps` (the same shape as the masks) and adds them as the row `method`; returns
     /// the per-image scores.
     pub fn add(&mut self, method: impl Into<String>, maps: &Tensor) -> Result<LocalisationScores> {
-        let scores = localisation(maps, &self.masks)?;
-        let sparse = sparseness(maps)?;
+        let values = self.masks.values_of(maps)?;
+        let scores = self.masks.score(&values)?;
+        let sparse: Vec<f32> = values.chunks_exact(self.masks.m).map(gini).collect();
         self.rows.push(LocalisationRow {
             method: method.into(),
             mean: scores.mean(),
@@ -333,10 +348,7 @@ impl LocalisationTable {
 
     /// Shows the table as Markdown in an evcxr notebook.
     pub fn evcxr_display(&self) {
-        println!(
-            "EVCXR_BEGIN_CONTENT text/markdown\n{}\nEVCXR_END_CONTENT",
-            self.to_markdown()
-        );
+        super::show_markdown(&self.to_markdown());
     }
 }
 

@@ -57,6 +57,34 @@ pub(crate) fn host(t: &Tensor) -> Result<Vec<f32>> {
         .to_vec1::<f32>()?)
 }
 
+/// A `[N, ...]` batch of maps or masks on the host: `N` and the values, image after image. `op`
+/// names the metric and `what` the tensor in the error for any other shape.
+pub(crate) fn per_image(op: &str, what: &str, t: &Tensor) -> Result<(usize, Vec<f32>)> {
+    let dims = t.dims();
+    if dims.len() < 2 || dims.iter().product::<usize>() == 0 {
+        crate::bail!(
+            "{op}: {what} must be [N, ...] with at least one pixel per image, found {dims:?}"
+        );
+    }
+    Ok((dims[0], host(t)?))
+}
+
+/// An error naming the first non-finite value of image `i`'s map `a`, if any.
+pub(crate) fn check_finite(op: &str, i: usize, a: &[f32]) -> Result<()> {
+    match a.iter().position(|v| !v.is_finite()) {
+        Some(j) => crate::bail!(
+            "{op}: the map of image {i} has a non-finite value ({}) at pixel {j}",
+            a[j]
+        ),
+        None => Ok(()),
+    }
+}
+
+/// Shows a Markdown table in an evcxr notebook (evcxr's rich-output protocol on stdout).
+pub(crate) fn show_markdown(markdown: &str) {
+    println!("EVCXR_BEGIN_CONTENT text/markdown\n{markdown}\nEVCXR_END_CONTENT");
+}
+
 /// The class of every example of `x` that `target` explains (resolved on the clean input), so
 /// that perturbed copies keep explaining the same class.
 pub(crate) fn classes(target: &Target, net: &Network, x: &Tensor) -> Result<Vec<usize>> {
