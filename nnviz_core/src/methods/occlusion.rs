@@ -106,6 +106,17 @@ impl Occlusion {
             .collect())
     }
 
+    /// The cells of the window at `(r0, c0)` on an `h × w` plane, clipped at the border: one
+    /// range of flat indices per row.
+    fn rows(
+        &self,
+        (r0, c0): (usize, usize),
+        (h, w): (usize, usize),
+    ) -> impl Iterator<Item = std::ops::Range<usize>> {
+        let cols = c0..(c0 + self.window.1).min(w);
+        (r0..(r0 + self.window.0).min(h)).map(move |r| r * w + cols.start..r * w + cols.end)
+    }
+
     /// The batch `[k·N, C, H, W]` of `x` (`N·C` planes of `h×w`, flattened) with, in copy `j`,
     /// window `windows[j]` of every plane replaced by the baseline's values.
     fn occlude(
@@ -116,15 +127,13 @@ impl Occlusion {
         windows: &[(usize, usize)],
     ) -> Vec<f32> {
         let mut out = Vec::with_capacity(windows.len() * x.len());
-        for &(r0, c0) in windows {
+        for &at in windows {
             let first = out.len();
             out.extend_from_slice(x);
-            let (r1, c1) = ((r0 + self.window.0).min(h), (c0 + self.window.1).min(w));
-            for plane in 0..x.len() / (h * w) {
-                for r in r0..r1 {
-                    let at = plane * h * w + r * w;
-                    out[first + at + c0..first + at + c1]
-                        .copy_from_slice(&baseline[at + c0..at + c1]);
+            for plane in (0..x.len()).step_by(h * w) {
+                for cells in self.rows(at, (h, w)) {
+                    let (lo, hi) = (plane + cells.start, plane + cells.end);
+                    out[first + lo..first + hi].copy_from_slice(&baseline[lo..hi]);
                 }
             }
         }
@@ -134,10 +143,9 @@ impl Occlusion {
     /// The windows `windows` as 0/1 mask rows `[k, h·w]`.
     fn mask_rows(&self, (h, w): (usize, usize), windows: &[(usize, usize)]) -> Vec<f32> {
         let mut masks = vec![0f32; windows.len() * h * w];
-        for (p, &(r0, c0)) in windows.iter().enumerate() {
-            for r in r0..(r0 + self.window.0).min(h) {
-                let row = p * h * w + r * w;
-                masks[row + c0..row + (c0 + self.window.1).min(w)].fill(1.0);
+        for (row, &at) in masks.chunks_exact_mut(h * w).zip(windows) {
+            for cells in self.rows(at, (h, w)) {
+                row[cells].fill(1.0);
             }
         }
         masks
@@ -152,12 +160,9 @@ impl Attribution for Occlusion {
         let dev = x.device();
         // How many windows cover each pixel.
         let mut counts = vec![0f32; h * w];
-        for &(r0, c0) in &windows {
-            for r in r0..(r0 + self.window.0).min(h) {
-                let row = r * w;
-                counts[row + c0..row + (c0 + self.window.1).min(w)]
-                    .iter_mut()
-                    .for_each(|v| *v += 1.0);
+        for &at in &windows {
+            for cells in self.rows(at, (h, w)) {
+                counts[cells].iter_mut().for_each(|v| *v += 1.0);
             }
         }
         let counts = Tensor::from_vec(counts, (1, h * w), dev)?.to_dtype(x.dtype())?;
