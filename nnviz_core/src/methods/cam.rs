@@ -298,6 +298,18 @@ impl Attribution for Cam {
     }
 }
 
+/// An error unless the activations `a` and gradients `g` are both `[N, K, h, w]`.
+fn check_pair(op: &str, a: &Tensor, g: &Tensor) -> Result<()> {
+    if a.dims() != g.dims() || a.rank() != 4 {
+        bail!(
+            "{op}: activations {:?} and gradients {:?} must both be [N, K, h, w]",
+            a.dims(),
+            g.dims()
+        );
+    }
+    Ok(())
+}
+
 /// The map `φ(Σ_k w_k A_k)` of a gradient-weighted CAM whose weights `[N, K]` are
 /// `weights(A, ∂s/∂A)`, `A` the output of layer `layer` (see [`feature_layer`]).
 fn gradient_cam(
@@ -420,13 +432,7 @@ impl GradCamPlusPlus {
     /// and gradients `g = ∂s/∂a` (both `[N, K, h, w]`), with `S_k = Σ_ij a_k(i,j)`; `0` where
     /// `g ≤ 0` or `2 + S_k g ≤ 0`. Always finite.
     pub fn alpha(a: &Tensor, g: &Tensor) -> Result<Tensor> {
-        if a.dims() != g.dims() || a.rank() != 4 {
-            bail!(
-                "grad_cam_pp: activations {:?} and gradients {:?} must both be [N, K, h, w]",
-                a.dims(),
-                g.dims()
-            );
-        }
+        check_pair("grad_cam_pp", a, g)?;
         let s = a.sum_keepdim((2, 3))?;
         let d = (g.broadcast_mul(&s)? + 2.0)?;
         let dt = g.dtype();
@@ -505,13 +511,7 @@ impl XGradCam {
     /// The weights `w_k = Σ_ij A_k g_k / Σ_ij A_k` (`[N, K]`) for activations `a` and gradients
     /// `g = ∂s/∂a`, both `[N, K, h, w]`; 0 where `Σ_ij A_k = 0`.
     pub fn weights(a: &Tensor, g: &Tensor) -> Result<Tensor> {
-        if a.dims() != g.dims() || a.rank() != 4 {
-            bail!(
-                "xgrad_cam: activations {:?} and gradients {:?} must both be [N, K, h, w]",
-                a.dims(),
-                g.dims()
-            );
-        }
+        check_pair("xgrad_cam", a, g)?;
         let total = a.sum((2, 3))?;
         let weighted = (a * g)?.sum((2, 3))?;
         let empty = total.eq(0.0)?.to_dtype(total.dtype())?;

@@ -335,6 +335,7 @@ pub fn build(name: &str, params: &[(String, String)]) -> Result<Box<dyn Attribut
     let g = Given::new(info(name)?, params)?;
     let lrp = |rule| Box::new(Lrp::new(Composite::uniform(rule))) as Box<dyn Attribution>;
     let cam_layer = || g.text("layer").map(str::to_string);
+    let cam_relu = || g.choice("relu", &[("true", true), ("false", false)]);
     Ok(match name {
         "gradient" => Box::new(Saliency {
             transform: g.choice(
@@ -408,17 +409,17 @@ pub fn build(name: &str, params: &[(String, String)]) -> Result<Box<dyn Attribut
         "cam" => Box::<Cam>::default(),
         "grad-cam" => Box::new(GradCam {
             layer: cam_layer(),
-            relu: g.choice("relu", &[("true", true), ("false", false)])?,
+            relu: cam_relu()?,
             ..GradCam::default()
         }),
         "xgrad-cam" => Box::new(XGradCam {
             layer: cam_layer(),
-            relu: g.choice("relu", &[("true", true), ("false", false)])?,
+            relu: cam_relu()?,
             ..XGradCam::default()
         }),
         "grad-cam-plus-plus" => Box::new(GradCamPlusPlus {
             layer: cam_layer(),
-            relu: g.choice("relu", &[("true", true), ("false", false)])?,
+            relu: cam_relu()?,
             ..GradCamPlusPlus::default()
         }),
         other => {
