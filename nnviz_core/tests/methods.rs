@@ -140,24 +140,37 @@ fn quadrature_rules_are_normalised_and_gauss_legendre_is_exact_for_polynomials()
     assert!(Quadrature::RiemannLeft.nodes(0).is_err());
 }
 
-/// A smooth model: one linear layer (3 classes) explained through its softmax probability.
-fn smooth_model(rng: &mut Rng) -> Network {
-    let spec = NetworkSpec::new("linear", [1, 2, 3])
+/// A linear model on `[C, H, W]` inputs with `classes` outputs: weights `2·N(0, 1)` from `rng`,
+/// biases 0.1, −0.2, 0.3, … Smooth, so its softmax probability is a smooth target.
+fn linear_model(rng: &mut Rng, input: [usize; 3], classes: usize) -> Network {
+    let features: usize = input.iter().product();
+    let spec = NetworkSpec::new("linear", input)
         .push("flatten", LayerSpec::Flatten)
         .push(
             "fc",
             LayerSpec::Linear {
-                in_features: 6,
-                out_features: 3,
+                in_features: features,
+                out_features: classes,
                 bias: true,
             },
         );
-    let w: Vec<f32> = (0..18).map(|_| 2.0 * rng.normal()).collect();
+    let w: Vec<f32> = (0..classes * features)
+        .map(|_| 2.0 * rng.normal())
+        .collect();
+    let b: Vec<f32> = (0..classes)
+        .map(|k| 0.1 * (k + 1) as f32 * if k % 2 == 0 { 1.0 } else { -1.0 })
+        .collect();
     let params = HashMap::from([
-        ("fc.weight".to_string(), t(&w, &[3, 6])),
-        ("fc.bias".to_string(), t(&[0.1, -0.2, 0.3], &[3])),
+        ("fc.weight".to_string(), t(&w, &[classes, features])),
+        ("fc.bias".to_string(), t(&b, &[classes])),
     ]);
     Network::from_parts(&spec, params).unwrap()
+}
+
+/// A smooth model: one linear layer (3 classes) on `[1, 2, 3]` inputs, explained through its
+/// softmax probability.
+fn smooth_model(rng: &mut Rng) -> Network {
+    linear_model(rng, [1, 2, 3], 3)
 }
 
 #[test]
@@ -557,22 +570,7 @@ fn occlusion_by_definition(
 fn occlusion_covers_every_channel_of_a_window() {
     let mut rng = Rng::new(22);
     // A linear model on 3 × 4 × 5 inputs, 2 classes.
-    let spec = NetworkSpec::new("linear3", [3, 4, 5])
-        .push("flatten", LayerSpec::Flatten)
-        .push(
-            "fc",
-            LayerSpec::Linear {
-                in_features: 60,
-                out_features: 2,
-                bias: true,
-            },
-        );
-    let wts: Vec<f32> = (0..120).map(|_| rng.normal()).collect();
-    let params = HashMap::from([
-        ("fc.weight".to_string(), t(&wts, &[2, 60])),
-        ("fc.bias".to_string(), t(&[0.3, -0.1], &[2])),
-    ]);
-    let net = Network::from_parts(&spec, params).unwrap();
+    let net = linear_model(&mut rng, [3, 4, 5], 2);
     let x = random_input(&mut rng, &[2, 3, 4, 5]);
     let t2 = Target::classes(vec![1usize, 0]);
     // 1 × 1 windows: the drop of a pixel is Σ_c w_c x_c, the channel sum of x ⊙ ∇s, on every
