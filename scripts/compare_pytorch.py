@@ -376,10 +376,8 @@ def grad_cam(model, x, targets, layer):
     return F.interpolate(F.relu(cam), size=x.shape[2:], mode="bilinear", align_corners=True).detach()
 
 
-def grad_cam_pp(model, x, targets, layer):
-    """Grad-CAM++ from the paper's closed form (Chattopadhyay et al. 2018, eq. 19) for Y = exp(s):
-    alpha = g^2 / (2 g^2 + S_k g^3), w_k = sum_ij alpha relu(g), L = relu(sum_k w_k A_k), without the
-    common positive factor exp(s) (as nnviz documents), alpha = 0 where g <= 0 or 2 + S_k g <= 0."""
+def layer_activation_and_gradient(model, x, targets, layer):
+    """The output A of `layer` and the gradient of the targets' logits with respect to it, detached."""
     acts = {}
     h = feature_layer(model, layer).register_forward_hook(lambda m, i, o: acts.__setitem__("a", o))
     try:
@@ -388,7 +386,14 @@ def grad_cam_pp(model, x, targets, layer):
         h.remove()
     a = acts["a"]
     (g,) = torch.autograd.grad(out.gather(1, targets[:, None]).sum(), a)
-    a, g = a.detach(), g.detach()
+    return a.detach(), g.detach()
+
+
+def grad_cam_pp(model, x, targets, layer):
+    """Grad-CAM++ from the paper's closed form (Chattopadhyay et al. 2018, eq. 19) for Y = exp(s):
+    alpha = g^2 / (2 g^2 + S_k g^3), w_k = sum_ij alpha relu(g), L = relu(sum_k w_k A_k), without the
+    common positive factor exp(s) (as nnviz documents), alpha = 0 where g <= 0 or 2 + S_k g <= 0."""
+    a, g = layer_activation_and_gradient(model, x, targets, layer)
     s = a.sum(dim=(2, 3), keepdim=True)
     denom = 2 * g ** 2 + s * g ** 3
     ok = (g > 0) & (2 + s * g > 0)
@@ -401,15 +406,7 @@ def grad_cam_pp(model, x, targets, layer):
 def xgrad_cam(model, x, targets, layer):
     """XGrad-CAM from the paper's formula (Fu et al. 2020): w_k = sum_ij A_k g_k / sum_ij A_k (0 where
     sum_ij A_k = 0), L = relu(sum_k w_k A_k), stretched bilinearly with aligned corners."""
-    acts = {}
-    h = feature_layer(model, layer).register_forward_hook(lambda m, i, o: acts.__setitem__("a", o))
-    try:
-        out = model(x)
-    finally:
-        h.remove()
-    a = acts["a"]
-    (g,) = torch.autograd.grad(out.gather(1, targets[:, None]).sum(), a)
-    a, g = a.detach(), g.detach()
+    a, g = layer_activation_and_gradient(model, x, targets, layer)
     s = a.sum(dim=(2, 3), keepdim=True)
     w = torch.where(s != 0, (a * g).sum(dim=(2, 3), keepdim=True) / torch.where(s != 0, s, torch.ones_like(s)),
                     torch.zeros_like(s))
