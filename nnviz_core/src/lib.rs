@@ -16,7 +16,8 @@
 //!   deconvnet, guided backprop.
 //! * [`metrics`]: continuity, selectivity (pixel flipping, AOPC), the randomisation sanity check,
 //!   completeness, and one evaluation table over every method; localisation against a known
-//!   object (pointing game, relevance mass and rank accuracy, ROC AUC) and complexity.
+//!   object (pointing game, relevance mass and rank accuracy, ROC AUC), complexity, and
+//!   Yeh et al.'s max-sensitivity and infidelity.
 //!
 //! Notebooks need a single `:dep nnviz_core = { path = "../nnviz_core" }`: candle, candle_nn,
 //! plotters and image are re-exported here.

@@ -17,6 +17,10 @@
 //! * **on the object** ([`localisation`]), where a ground truth is known (cluttered MNIST's
 //!   labelled digit): pointing game, relevance mass and rank accuracy, ROC AUC.
 //! * **concise** ([`complexity`]): sparseness (Gini index) and entropy of `|R|`.
+//! * **robust** ([`sensitivity`]): max- and average-sensitivity (Yeh et al. 2019; Bhatt et al.
+//!   2020) — how far the map moves when the input moves by a tiny random amount.
+//! * **faithful** ([`infidelity`]): the expected squared error between the change of the score
+//!   the map predicts for a random perturbation and the change that happens (Yeh et al. 2019).
 //!
 //! [`evaluate`] runs them all over a list of [`Method`]s and returns one [`EvalTable`] (Markdown
 //! and CSV). Every perturbed input is evaluated in batches, many per forward pass.
@@ -28,14 +32,17 @@ pub mod completeness;
 pub mod complexity;
 pub mod continuity;
 pub mod evaluate;
+pub mod infidelity;
 pub mod localisation;
 pub mod randomisation;
 pub mod selectivity;
+pub mod sensitivity;
 
 pub use completeness::{completeness_error, Completeness, CompletenessError};
 pub use complexity::{complexity, sparseness};
 pub use continuity::{translate, translate_batch, Continuity, ContinuityScore, TranslationSweep};
 pub use evaluate::{evaluate, standard_methods, EvalRow, EvalTable, Evaluation, Method};
+pub use infidelity::{Infidelity, InfidelityScore, Perturbation};
 pub use localisation::{
     localisation, LocalisationMean, LocalisationRow, LocalisationScores, LocalisationTable,
 };
@@ -43,6 +50,7 @@ pub use randomisation::{
     pearson, randomise_layers, spearman, ModelRandomisation, RandomisationMode, RandomisationStep,
 };
 pub use selectivity::{aopc, FlippingCurve, Order, PixelFlipping};
+pub use sensitivity::{Sensitivity, SensitivityScore};
 
 use candle_core::{DType, Device, Tensor};
 

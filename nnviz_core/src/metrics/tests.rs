@@ -788,3 +788,391 @@ fn localisation_table_lists_every_method_and_chance() {
     );
     assert_eq!(table.rows[1].mean.auc, 0.0);
 }
+
+// ---------------------------------------------------------------- sensitivity and infidelity
+
+/// `s(x) = Σ_i w_i x_i` over a `[c, h, w]` image, one output, no bias.
+fn linear_net_channels(c: usize, h: usize, w: usize, weights: &[f32]) -> Network {
+    let spec = NetworkSpec::new("linear", [c, h, w])
+        .push("flatten", LayerSpec::Flatten)
+        .push(
+            "fc",
+            LayerSpec::Linear {
+                in_features: c * h * w,
+                out_features: 1,
+                bias: false,
+            },
+        );
+    let params = HashMap::from([("fc.weight".to_string(), t(weights, &[1, c * h * w]))]);
+    Network::from_parts(&spec, params).unwrap()
+}
+
+/// An explanation that is the input itself.
+struct Identity;
+
+impl Attribution for Identity {
+    fn attribute(&self, _net: &Network, x: &Tensor, _target: &Target) -> crate::Result<Tensor> {
+        Ok(x.clone())
+    }
+}
+
+/// An explanation that is the linear model's weight vector times `scale`, whatever the input.
+struct Weights(Vec<f32>, f32);
+
+impl Attribution for Weights {
+    fn attribute(&self, _net: &Network, x: &Tensor, _target: &Target) -> crate::Result<Tensor> {
+        let w = t(&self.0, &x.dims()[1..]).unsqueeze(0)?;
+        Ok((w.broadcast_as(x.dims())? * self.1 as f64)?)
+    }
+}
+
+fn rel_close(a: &[f32], b: &[f64], tol: f64) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| (*x as f64 - y).abs() <= tol * y.abs().max(1e-12))
+}
+
+#[test]
+fn sensitivity_by_hand() {
+    // The identity explanation changes by exactly δ: the score is max_s ‖δ_s‖₂ / ‖x‖₂.
+    let net = linear_net(1, 2, &[1.0, -1.0]);
+    let x = t(&[3.0, 4.0, 0.0, 0.0], &[2, 1, 1, 2]);
+    let deltas = [
+        t(&[0.3, 0.4, 0.1, 0.0], &[2, 1, 1, 2]),
+        t(&[0.0, 0.1, 0.0, 0.2], &[2, 1, 1, 2]),
+    ];
+    let s = Sensitivity::default();
+    let got = s
+        .score_with(&Identity, &net, &x, &Target::class(0), &deltas)
+        .unwrap();
+    // image 0: ‖Φ(x)‖ = 5, changes 0.5 and 0.1; image 1: Φ(x) = 0 is divided by 1
+    assert!(close(&got.max, &[0.1, 0.2], 1e-6), "{got:?}");
+    assert!(close(&got.average, &[0.06, 0.15], 1e-6), "{got:?}");
+    let abs = Sensitivity {
+        normalise: false,
+        ..Sensitivity::default()
+    }
+    .score_with(&Identity, &net, &x, &Target::class(0), &deltas)
+    .unwrap();
+    assert!(close(&abs.max, &[0.5, 0.2], 1e-6), "{abs:?}");
+    assert!((abs.mean_max() - 0.35).abs() < 1e-6);
+}
+
+#[test]
+fn sensitivity_invariants() {
+    let mut rng = Rng::new(5);
+    let x = random_images(&mut rng, 3, 8, 8);
+    let net = small_cnn(1);
+    let target = Target::predicted();
+    // a constant explanation does not move; a zero radius moves nothing
+    let s = Sensitivity::default();
+    let c = s.score(&Constant, &net, &x, &target).unwrap();
+    assert_eq!(c.max, vec![0.0; 3]);
+    let still = Sensitivity {
+        radius: 0.0,
+        ..Sensitivity::default()
+    };
+    let g = still
+        .score(&Saliency::default(), &net, &x, &target)
+        .unwrap();
+    assert_eq!(g.max, vec![0.0; 3]);
+    // the identity explanation moves by δ with ‖δ‖∞ ≤ r: at most r·√D / ‖x‖, and the samples
+    // really are spread over the ball (the largest is more than half the bound)
+    let r = 0.05;
+    let s = Sensitivity {
+        radius: r,
+        samples: 20,
+        seed: 3,
+        batch_size: 7,
+        ..Sensitivity::default()
+    };
+    let id = s.score(&Identity, &net, &x, &target).unwrap();
+    let xs = flat(&x);
+    for (i, (&m, &a)) in id.max.iter().zip(&id.average).enumerate() {
+        let norm = xs[i * 64..(i + 1) * 64]
+            .iter()
+            .map(|v| v * v)
+            .sum::<f32>()
+            .sqrt();
+        let bound = r * 8.0 / norm;
+        assert!(m <= bound && m > 0.5 * bound && a <= m && a > 0.0, "{id:?}");
+    }
+    // seeded: the same seed gives the same numbers; the batch size changes nothing
+    let again = Sensitivity {
+        batch_size: 500,
+        ..s.clone()
+    }
+    .score(&Identity, &net, &x, &target)
+    .unwrap();
+    assert_eq!(id, again);
+    // a real method on a ReLU network: finite, non-negative
+    let g = s.score(&Saliency::default(), &net, &x, &target).unwrap();
+    assert!(g.max.iter().all(|v| v.is_finite() && *v >= 0.0), "{g:?}");
+}
+
+#[test]
+fn infidelity_by_hand() {
+    // s = x₀ − x₁; perturbations I₁ = (1, 0), I₂ = (0, 2); Δs = s(x) − s(x − I) = wᵀI = 1, −2.
+    let net = linear_net(1, 2, &[1.0, -1.0]);
+    let x = t(&[0.5, 0.25], &[1, 1, 1, 2]);
+    let perts = [t(&[1.0, 0.0], &[1, 1, 1, 2]), t(&[0.0, 2.0], &[1, 1, 1, 2])];
+    let raw = Infidelity {
+        normalise: false,
+        ..Infidelity::default()
+    };
+    let target = Target::class(0);
+    // Φ = (2, 1): IᵀΦ = 2, 2 → errors (2 − 1)², (2 + 2)² → mean 8.5
+    let phi = t(&[2.0, 1.0], &[1, 1, 1, 2]);
+    let got = raw.score_with(&net, &x, &phi, &target, &perts).unwrap();
+    assert!(close(&got.per_image, &[8.5], 1e-6), "{got:?}");
+    assert_eq!(got.beta, vec![1.0]);
+    // normalised: β = Σ p·o / Σ p² = (2 − 4) / 8 = −0.25; errors (−0.5 − 1)², (−0.5 + 2)² → 2.25
+    let norm = Infidelity::default()
+        .score_with(&net, &x, &phi, &target, &perts)
+        .unwrap();
+    assert!(close(&norm.per_image, &[2.25], 1e-6), "{norm:?}");
+    assert!(close(&norm.beta, &[-0.25], 1e-6));
+    // a zero map predicts no change: β = 0 and the error is the mean Δs² = (1 + 4)/2
+    let zero = Infidelity::default()
+        .score_with(&net, &x, &phi.zeros_like().unwrap(), &target, &perts)
+        .unwrap();
+    assert!(close(&zero.per_image, &[2.5], 1e-6) && zero.beta == [0.0]);
+}
+
+#[test]
+fn infidelity_invariants() {
+    let mut rng = Rng::new(9);
+    let (c, h, w) = (2usize, 5usize, 6usize);
+    let pixel_w: Vec<f32> = (0..h * w).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
+    let weights: Vec<f32> = pixel_w.iter().cycle().take(c * h * w).copied().collect();
+    let net = linear_net_channels(c, h, w, &weights);
+    let x = t(
+        &(0..3 * c * h * w)
+            .map(|_| rng.uniform())
+            .collect::<Vec<_>>(),
+        &[3, c, h, w],
+    );
+    let target = Target::class(0);
+    for perturbation in [Perturbation::Gaussian(0.3), Perturbation::Square(3)] {
+        let inf = Infidelity {
+            perturbation,
+            samples: 20,
+            batch_size: 7,
+            ..Infidelity::default()
+        };
+        // on a linear model the gradient predicts every change exactly, normalised or not
+        let exact = inf.of(&Saliency::default(), &net, &x, &target).unwrap();
+        assert!(exact.per_image.iter().all(|v| *v < 1e-9), "{exact:?}");
+        assert!(close(&exact.beta, &[1.0; 3], 1e-4), "{exact:?}");
+        let raw = Infidelity {
+            normalise: false,
+            ..inf.clone()
+        };
+        assert!(
+            raw.of(&Saliency::default(), &net, &x, &target)
+                .unwrap()
+                .mean()
+                < 1e-9
+        );
+        // a one-channel map broadcasts over the channels (the weights repeat per channel)
+        let one = t(&pixel_w, &[1, 1, h, w])
+            .broadcast_as((3, 1, h, w))
+            .unwrap()
+            .contiguous()
+            .unwrap();
+        assert!(inf.score(&net, &x, &one, &target).unwrap().mean() < 1e-9);
+        // normalised infidelity does not depend on the map's scale; β takes the scale
+        let phi = Weights(weights.clone(), 1.0)
+            .attribute(&net, &x, &target)
+            .unwrap();
+        let noisy = (&phi
+            + t(
+                &(0..3 * c * h * w).map(|_| rng.normal()).collect::<Vec<_>>(),
+                &[3, c, h, w],
+            ))
+        .unwrap();
+        let a = inf.score(&net, &x, &noisy, &target).unwrap();
+        let b = inf
+            .score(&net, &x, &(&noisy * 7.0).unwrap(), &target)
+            .unwrap();
+        assert!(close(&a.per_image, &b.per_image, 1e-4), "{a:?} {b:?}");
+        assert!(close(
+            &a.beta,
+            &b.beta.iter().map(|v| v * 7.0).collect::<Vec<_>>(),
+            1e-4
+        ));
+        assert!(a.mean() > 1e-3, "{a:?}");
+        // seeded and batch-independent
+        let again = Infidelity {
+            batch_size: 500,
+            ..inf.clone()
+        };
+        assert_eq!(a, again.score(&net, &x, &noisy, &target).unwrap());
+    }
+    // square removal sets whole k×k squares inside the image to 0 on every channel: with all
+    // weights and pixels 1 every removal lowers the score by c·k², which a zero map misses
+    let ones = linear_net_channels(c, h, w, &vec![1.0; c * h * w]);
+    let x1 = t(&vec![1.0; c * h * w], &[1, c, h, w]);
+    for k in [1, 3, 5] {
+        let inf = Infidelity {
+            perturbation: Perturbation::Square(k),
+            samples: 10,
+            normalise: false,
+            ..Infidelity::default()
+        };
+        let got = inf
+            .score(&ones, &x1, &x1.zeros_like().unwrap(), &target)
+            .unwrap();
+        let drop = (c * k * k) as f32;
+        assert!(
+            close(&got.per_image, &[drop * drop], 1e-5),
+            "k = {k}: {got:?}"
+        );
+    }
+}
+
+#[test]
+fn sensitivity_and_infidelity_reject_bad_input_by_name() {
+    let net = linear_net(1, 2, &[1.0, -1.0]);
+    let x = t(&[0.5, 0.25], &[1, 1, 1, 2]);
+    let target = Target::class(0);
+    let s = Sensitivity::default();
+    let err = |r: crate::Result<SensitivityScore>| r.unwrap_err().to_string();
+    assert!(err(s.score_with(&Identity, &net, &x, &target, &[])).contains("at least one"));
+    assert!(
+        err(s.score_with(&Identity, &net, &x, &target, &[t(&[1.0], &[1, 1, 1, 1])]))
+            .contains("perturbation 0 has shape")
+    );
+    let bad = Sensitivity {
+        radius: f32::NAN,
+        ..Sensitivity::default()
+    };
+    assert!(err(bad.score(&Identity, &net, &x, &target)).contains("radius"));
+    let nan = t(&[f32::NAN, 0.0], &[1, 1, 1, 2]);
+    struct Nan(Tensor);
+    impl Attribution for Nan {
+        fn attribute(&self, _: &Network, _: &Tensor, _: &Target) -> crate::Result<Tensor> {
+            Ok(self.0.clone())
+        }
+    }
+    assert!(err(s.score(&Nan(nan.clone()), &net, &x, &target)).contains("non-finite"));
+
+    let inf = Infidelity::default();
+    let err = |r: crate::Result<InfidelityScore>| r.unwrap_err().to_string();
+    assert!(
+        err(inf.score(&net, &x, &t(&[1.0; 3], &[1, 1, 1, 3]), &target))
+            .contains("attributions must be")
+    );
+    assert!(err(inf.score(&net, &x, &nan, &target)).contains("non-finite"));
+    assert!(err(inf.score_with(&net, &x, &x, &target, &[])).contains("at least one"));
+    for p in [
+        Perturbation::Square(0),
+        Perturbation::Square(3),
+        Perturbation::Gaussian(-1.0),
+    ] {
+        let bad = Infidelity {
+            perturbation: p,
+            ..Infidelity::default()
+        };
+        let e = err(bad.score(&net, &x, &x, &target));
+        assert!(e.contains("square") || e.contains("σ"), "{e}");
+    }
+    let empty = t(&[], &[0, 1, 1, 2]);
+    assert!(inf.score(&net, &empty, &empty, &target).is_err());
+}
+
+/// The cases of `scripts/compare_captum_metrics.py`, with the values Captum 0.9.0 printed.
+#[test]
+fn sensitivity_and_infidelity_match_captum() {
+    use crate::model::LayerSpec::{Flatten, Linear, Relu};
+    let f = |n: usize, g: &dyn Fn(usize) -> f32| (0..n).map(g).collect::<Vec<f32>>();
+    let w1 = f(96, &|k| 0.5 * (0.37f32 * k as f32 + 0.1).sin());
+    let b1 = f(6, &|o| 0.1 * (1.3f32 * o as f32).cos());
+    let w2 = f(18, &|k| 0.6 * (0.71f32 * k as f32 + 0.2).cos());
+    let b2 = f(3, &|o| 0.05 * (o as f32 - 1.0));
+    let spec = NetworkSpec::new("mlp", [1, 4, 4])
+        .push("flatten", Flatten)
+        .push(
+            "fc1",
+            Linear {
+                in_features: 16,
+                out_features: 6,
+                bias: true,
+            },
+        )
+        .push("relu", Relu)
+        .push(
+            "fc2",
+            Linear {
+                in_features: 6,
+                out_features: 3,
+                bias: true,
+            },
+        );
+    let params = HashMap::from([
+        ("fc1.weight".to_string(), t(&w1, &[6, 16])),
+        ("fc1.bias".to_string(), t(&b1, &[6])),
+        ("fc2.weight".to_string(), t(&w2, &[3, 6])),
+        ("fc2.bias".to_string(), t(&b2, &[3])),
+    ]);
+    let net = Network::from_parts(&spec, params).unwrap();
+    let x = t(
+        &f(32, &|k| {
+            let (n, j) = ((k / 16) as f32, (k % 16) as f32);
+            0.5 + 0.5 * (1.1 * j + 0.7 * n).sin()
+        }),
+        &[2, 1, 4, 4],
+    );
+    let sample = |s: usize, scale: f32, a: f32, b: f32, c: f32| {
+        t(
+            &f(32, &|k| {
+                let (n, j) = ((k / 16) as f32, (k % 16) as f32);
+                scale * (a * j + b * s as f32 + c * n).sin()
+            }),
+            &[2, 1, 4, 4],
+        )
+    };
+    let deltas: Vec<Tensor> = (0..4).map(|s| sample(s, 0.1, 2.3, 1.7, 0.9)).collect();
+    let perts: Vec<Tensor> = (0..5).map(|s| sample(s, 0.2, 1.9, 0.8, 1.1)).collect();
+    // [score][method]: sensitivity_max, infidelity raw, infidelity normalised
+    #[rustfmt::skip]
+    let captum: [[[[f64; 2]; 3]; 2]; 2] = [
+        [
+            [[0.26910343766212463, 0.284817099571228], [1.3818365005136002e-05, 0.00018388630996923894], [8.674059245095123e-06, 0.00014950816694181412]],
+            [[0.2932215631008148, 0.31765085458755493], [0.0002609763469081372, 0.0003052219981327653], [0.000203033909201622, 0.0002024590939981863]],
+        ],
+        [
+            [[0.2632221579551697, 0.31491056084632874], [1.5065367051647627e-06, 3.0429911930696107e-05], [8.494884013998671e-07, 1.5310162780224346e-05]],
+            [[0.288591206073761, 0.34553274512290955], [2.7569520170800388e-05, 5.326979953679256e-05], [2.1163927158340812e-05, 1.697001061984338e-05]],
+        ],
+    ];
+    for (si, score) in [Score::Logit, Score::Softmax].into_iter().enumerate() {
+        let target = Target::classes(vec![0, 2]).with_score(score);
+        let methods: [&dyn Attribution; 2] = [&Saliency::default(), &InputXGradient];
+        for (mi, method) in methods.into_iter().enumerate() {
+            let want = &captum[si][mi];
+            let sens = Sensitivity::default()
+                .score_with(method, &net, &x, &target, &deltas)
+                .unwrap();
+            assert!(
+                rel_close(&sens.max, &want[0], 1e-4),
+                "{score:?} {mi}: {sens:?} vs {:?}",
+                want[0]
+            );
+            let phi = method.attribute(&net, &x, &target).unwrap();
+            for (normalise, w) in [(false, &want[1]), (true, &want[2])] {
+                let inf = Infidelity {
+                    normalise,
+                    ..Infidelity::default()
+                }
+                .score_with(&net, &x, &phi, &target, &perts)
+                .unwrap();
+                assert!(
+                    rel_close(&inf.per_image, w, 5e-4),
+                    "{score:?} {mi} {normalise}: {inf:?} vs {w:?}"
+                );
+            }
+        }
+    }
+}
