@@ -144,8 +144,9 @@ enum Command {
         train_steps: usize,
     },
     /// Evaluate every attribution method on a model (first N images, score ReLU(z_c) of the
-    /// predicted class, as in sections 5.1–5.2): AOPC, continuity, randomisation similarity,
-    /// completeness error, time per batch. Writes evaluation.md and evaluation.csv.
+    /// predicted class, as in sections 5.1–5.2): AOPC, infidelity, continuity,
+    /// max-sensitivity, randomisation similarity, completeness error, time per batch. Writes
+    /// evaluation.md and evaluation.csv.
     Evaluate {
         /// A zoo model id (trained or loaded from the cache; D2 is the model of sections 5.1
         /// and 5.2) or a model file (.safetensors written by nnviz).

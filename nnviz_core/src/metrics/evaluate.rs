@@ -1,5 +1,6 @@
-//! One table for every attribution method: AOPC (selectivity), continuity, the randomisation
-//! sanity check, the completeness error, and the time to explain a batch.
+//! One table for every attribution method: AOPC (selectivity), infidelity, continuity,
+//! max-sensitivity, the randomisation sanity check, the completeness error, and the time to
+//! explain a batch.
 //!
 //! A method enters the table by one line in its list of [`Method`]s (see [`standard_methods`]):
 //!
@@ -23,8 +24,14 @@
 //! * **AOPC** ([`super::selectivity`]): area over the pixel-flipping curve of `N` images,
 //!   most relevant patch first; higher is better. Next to it, AOPC minus the AOPC of a seeded
 //!   random removal order on the same images (the table's `random order` row).
+//! * **infidelity** ([`super::infidelity`]): mean squared error between the score change the
+//!   best-scaled map predicts when a random 4×4 square is removed and the change that happens
+//!   (50 squares per image), on the same `N` images and maps; lower is better.
 //! * **continuity** ([`super::continuity`]): mean local Lipschitz estimate of the L1-normalised
 //!   map along horizontal translations; lower is better.
+//! * **max-sensitivity** ([`super::sensitivity`]): the largest relative change of the map under
+//!   10 uniform perturbations of radius 0.02; lower is better (a constant map scores 0, so read
+//!   it next to the faithfulness columns).
 //! * **randomisation ρ** ([`super::randomisation`]): mean Spearman rank correlation between
 //!   `|R|` of the trained model and of the model with every layer randomised; lower is better.
 //!   Computed on the logit (`Score::Logit`) whatever the table's score: with `ReLU(z_c)` a
@@ -41,8 +48,10 @@ use candle_core::Tensor;
 
 use super::completeness::{completeness_error, Completeness};
 use super::continuity::Continuity;
+use super::infidelity::{Infidelity, Perturbation};
 use super::randomisation::ModelRandomisation;
 use super::selectivity::PixelFlipping;
+use super::sensitivity::Sensitivity;
 use super::{classes, finite_mean, host};
 use crate::attribution::{check_input, Attribution, Class, Score, Target};
 use crate::data::atomic_write;
@@ -127,6 +136,12 @@ pub struct Evaluation {
     pub randomisation: ModelRandomisation,
     /// The first this many images are explained by the randomised model.
     pub randomisation_images: usize,
+    /// Infidelity of every method's maps on all `N` images.
+    pub infidelity: Infidelity,
+    /// Max-sensitivity settings.
+    pub sensitivity: Sensitivity,
+    /// The first this many images are perturbed (each gives `samples` explanations).
+    pub sensitivity_images: usize,
 }
 
 impl Default for Evaluation {
@@ -138,6 +153,9 @@ impl Default for Evaluation {
             continuity_images: 20,
             randomisation: ModelRandomisation::default(),
             randomisation_images: 20,
+            infidelity: Infidelity::default(),
+            sensitivity: Sensitivity::default(),
+            sensitivity_images: 20,
         }
     }
 }
@@ -152,8 +170,14 @@ pub struct EvalRow {
     pub aopc_over_random: f32,
     /// Mean pixel-flipping curve (`steps + 1` points).
     pub curve: Vec<f32>,
+    /// Mean infidelity (lower is better).
+    pub infidelity: f32,
     /// Mean continuity score (lower is better).
     pub continuity: f32,
+    /// Mean max-sensitivity (lower is better).
+    pub max_sensitivity: f32,
+    /// Mean average sensitivity, from the same perturbations.
+    pub avg_sensitivity: f32,
     /// Mean Spearman rank correlation of `|R|`, trained vs randomised model.
     pub randomisation_spearman: f32,
     /// Mean Pearson correlation of `R`, trained vs randomised model.
@@ -210,11 +234,16 @@ impl EvalTable {
     fn caption(&self) -> String {
         let s = &self.settings;
         let shifts = &s.continuity.shifts;
+        let perturbation = match s.infidelity.perturbation {
+            Perturbation::Gaussian(sigma) => format!("Gaussian σ = {sigma}"),
+            Perturbation::Square(k) => format!("{k}×{k} squares removed"),
+        };
         format!(
             "Model {}, score {:?}. AOPC: {} images, {}×{} patches, {} removals, fill {}, \
-             random order seed {}. Continuity: first {} images, shifts {}…{}. Randomisation \
-             ({:?}, seed {}): first {} images, all layers randomised, Spearman of |R| on the \
-             logit. Time: one `attribute` call on {} images.",
+             random order seed {}. Infidelity: {} images, {}, {} samples{}. Continuity: first \
+             {} images, shifts {}…{}. Max-sensitivity: first {} images, {} samples of radius \
+             {}{}. Randomisation ({:?}, seed {}): first {} images, all layers randomised, \
+             Spearman of |R| on the logit. Time: one `attribute` call on {} images.",
             self.model,
             self.score,
             self.images,
@@ -223,9 +252,25 @@ impl EvalTable {
             s.flipping.steps,
             s.flipping.fill,
             s.random_seed,
+            self.images,
+            perturbation,
+            s.infidelity.samples,
+            if s.infidelity.normalise {
+                ", best-scaled maps"
+            } else {
+                ""
+            },
             s.continuity_images.min(self.images),
             shifts.first().copied().unwrap_or(f32::NAN),
             shifts.last().copied().unwrap_or(f32::NAN),
+            s.sensitivity_images.min(self.images),
+            s.sensitivity.samples,
+            s.sensitivity.radius,
+            if s.sensitivity.normalise {
+                ", relative to ‖R‖₂"
+            } else {
+                ""
+            },
             s.randomisation.mode,
             s.randomisation.seed,
             s.randomisation_images.min(self.images),
@@ -237,25 +282,27 @@ impl EvalTable {
     pub fn to_markdown(&self) -> String {
         let mut out = format!("{}\n\n", self.caption());
         out.push_str(&format!(
-            "| method | AOPC ↑ | AOPC − random ↑ | continuity ↓ | randomisation ρ ↓ | \
-             completeness error ↓ | ms / batch of {} |\n",
+            "| method | AOPC ↑ | AOPC − random ↑ | infidelity ↓ | continuity ↓ | \
+             max-sensitivity ↓ | randomisation ρ ↓ | completeness error ↓ | ms / batch of {} |\n",
             self.images
         ));
-        out.push_str("|---|---:|---:|---:|---:|---:|---:|\n");
+        out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for r in &self.rows {
             out.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} | {:.0} |\n",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {:.0} |\n",
                 r.method.replace('|', "\\|"),
                 num(r.aopc as f64),
                 num(r.aopc_over_random as f64),
+                num(r.infidelity as f64),
                 num(r.continuity as f64),
+                num(r.max_sensitivity as f64),
                 num(r.randomisation_spearman as f64),
                 r.completeness.map_or("—".to_string(), |c| num(c as f64)),
                 r.ms_per_batch,
             ));
         }
         out.push_str(&format!(
-            "| random order (baseline) | {} | 0 | — | — | — | — |\n",
+            "| random order (baseline) | {} | 0 | — | — | — | — | — | — |\n",
             num(self.random_aopc as f64)
         ));
         out
@@ -264,8 +311,9 @@ impl EvalTable {
     /// The table as CSV (header line, one line per method, then the random order).
     pub fn to_csv(&self) -> String {
         let mut out = String::from(
-            "method,aopc,aopc_over_random,continuity,randomisation_spearman,\
-             randomisation_pearson,completeness_error,ms_per_batch,batch\n",
+            "method,aopc,aopc_over_random,infidelity,continuity,max_sensitivity,\
+             avg_sensitivity,randomisation_spearman,randomisation_pearson,completeness_error,\
+             ms_per_batch,batch\n",
         );
         let f = |v: f32| {
             if v.is_finite() {
@@ -276,11 +324,14 @@ impl EvalTable {
         };
         for r in &self.rows {
             out.push_str(&format!(
-                "{},{},{},{},{},{},{},{:.1},{}\n",
+                "{},{},{},{},{},{},{},{},{},{},{:.1},{}\n",
                 csv_field(&r.method),
                 f(r.aopc),
                 f(r.aopc_over_random),
+                f(r.infidelity),
                 f(r.continuity),
+                f(r.max_sensitivity),
+                f(r.avg_sensitivity),
                 f(r.randomisation_spearman),
                 f(r.randomisation_pearson),
                 r.completeness.map_or(String::new(), f),
@@ -289,7 +340,7 @@ impl EvalTable {
             ));
         }
         out.push_str(&format!(
-            "random order (baseline),{},0,,,,,,{}\n",
+            "random order (baseline),{},0,,,,,,,,,{}\n",
             f(self.random_aopc),
             self.images
         ));
@@ -340,11 +391,17 @@ pub fn evaluate(
     let random = cfg.flipping.run_random(net, x, &t, cfg.random_seed)?;
     let nc = cfg.continuity_images.clamp(1, n);
     let nr = cfg.randomisation_images.clamp(1, n);
-    let (xc, xr) = (x.narrow(0, 0, nc)?, x.narrow(0, 0, nr)?);
-    let tc = Target {
-        class: Class::PerExample(cls[..nc].to_vec()),
+    let ns = cfg.sensitivity_images.clamp(1, n);
+    let (xc, xr, xs) = (
+        x.narrow(0, 0, nc)?,
+        x.narrow(0, 0, nr)?,
+        x.narrow(0, 0, ns)?,
+    );
+    let first = |k: usize| Target {
+        class: Class::PerExample(cls[..k].to_vec()),
         score: t.score,
     };
+    let (tc, ts) = (first(nc), first(ns));
     let tr = Target {
         class: Class::PerExample(cls[..nr].to_vec()),
         score: Score::Logit,
@@ -363,7 +420,9 @@ pub fn evaluate(
         } else {
             cfg.flipping.run_with_maps(net, x, &maps, &t)?
         };
+        let infidelity = cfg.infidelity.score(net, x, &maps, &t)?.mean();
         let continuity = cfg.continuity.score(a, net, &xc, &tc)?.mean;
+        let sensitivity = cfg.sensitivity.score(a, net, &xs, &ts)?;
         let (sp, pe) = cfg.randomisation.fully_randomised(a, net, &xr, &tr, None)?;
         let completeness =
             completeness_error(&m.completeness, net, x, &maps, &t)?.map(|c| c.relative);
@@ -372,7 +431,10 @@ pub fn evaluate(
             aopc: flip.aopc,
             aopc_over_random: flip.aopc - random.aopc,
             curve: flip.mean,
+            infidelity,
             continuity,
+            max_sensitivity: sensitivity.mean_max(),
+            avg_sensitivity: sensitivity.mean_average(),
             randomisation_spearman: finite_mean(&sp),
             randomisation_pearson: finite_mean(&pe),
             completeness,

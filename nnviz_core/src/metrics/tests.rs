@@ -497,6 +497,12 @@ fn evaluate_makes_one_row_per_method_in_markdown_and_csv() {
     assert!(taylor.completeness.is_some_and(|c| c < 1e-4));
     assert!(table.rows[0].completeness.is_none());
     assert_eq!(table.rows[2].continuity, 0.0);
+    assert_eq!(table.rows[2].max_sensitivity, 0.0);
+    assert!(table.rows[0].max_sensitivity > 0.0);
+    assert!(table
+        .rows
+        .iter()
+        .all(|r| r.infidelity.is_finite() && r.infidelity >= 0.0));
     assert!(table.rows[2].randomisation_spearman.is_nan());
     assert!(table.rows.iter().all(|r| r.curve.len() == 9));
     assert!(
@@ -508,7 +514,7 @@ fn evaluate_makes_one_row_per_method_in_markdown_and_csv() {
     let csv = table.to_csv();
     assert_eq!(csv.lines().count(), 1 + 3 + 1);
     assert!(csv.contains("\"simple Taylor, x ⊙ g\""));
-    assert!(csv.lines().all(|l| l.split(',').count() >= 9));
+    assert!(csv.lines().all(|l| l.split(',').count() >= 12));
     let dir = tempfile::tempdir().unwrap();
     table.save(dir.path()).unwrap();
     assert_eq!(
@@ -1058,7 +1064,10 @@ fn sensitivity_and_infidelity_reject_bad_input_by_name() {
     }
     assert!(err(s.score(&Nan(nan.clone()), &net, &x, &target)).contains("non-finite"));
 
-    let inf = Infidelity::default();
+    let inf = Infidelity {
+        perturbation: Perturbation::Gaussian(0.1),
+        ..Infidelity::default()
+    };
     let err = |r: crate::Result<InfidelityScore>| r.unwrap_err().to_string();
     assert!(
         err(inf.score(&net, &x, &t(&[1.0; 3], &[1, 1, 1, 3]), &target))
