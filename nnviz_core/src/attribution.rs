@@ -173,8 +173,9 @@ impl From<usize> for Target {
 /// An attribution method: explains `target` for every example of the batch `x`.
 ///
 /// Implementations return a tensor shaped like `x` — except the class activation maps
-/// ([`crate::methods::Cam`], [`crate::methods::GradCam`], [`crate::methods::GradCamPlusPlus`]),
-/// which score locations, not channels, and return `[N, 1, H, W]`. A batch gives the same result as its
+/// ([`crate::methods::Cam`], [`crate::methods::GradCam`], [`crate::methods::GradCamPlusPlus`] and
+/// the others of [`crate::methods::cam`]), which score locations, not channels, and return
+/// `[N, 1, H, W]`. A batch gives the same result as its
 /// examples one by one; bad targets and mis-shaped or non-finite inputs are errors.
 pub trait Attribution {
     /// The attribution map, shaped like `x`.

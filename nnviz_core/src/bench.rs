@@ -22,8 +22,8 @@ use candle_core::{Device, Tensor};
 
 use crate::attribution::{Attribution, Target};
 use crate::methods::{
-    GradCam, GradCamPlusPlus, InputXGradient, IntegratedGradients, Occlusion, Saliency, SmoothGrad,
-    XGradCam,
+    GradCam, GradCamPlusPlus, HiResCam, InputXGradient, IntegratedGradients, LayerCam, Occlusion,
+    Saliency, ScoreCam, SmoothGrad, XGradCam,
 };
 use crate::model::{LayerSpec, NetworkSpec, Padding};
 use crate::relevance::{Composite, Deconvnet, DeepLift, DeepTaylor, GuidedBackprop, Lrp, Rule};
@@ -144,10 +144,25 @@ pub fn suite() -> Vec<Case> {
             "xgrad_cam",
             Box::new(XGradCam::new("conv2")),
         ),
+        case(
+            "HiResCAM (conv2)",
+            "hires_cam",
+            Box::new(HiResCam::new("conv2")),
+        ),
+        case(
+            "LayerCAM (conv2)",
+            "layer_cam",
+            Box::new(LayerCam::new("conv2")),
+        ),
         long(case(
             "occlusion (4×4, stride 2)",
             "occlusion",
             Box::<Occlusion>::default(),
+        )),
+        long(case(
+            "Score-CAM (conv2, 64 channels)",
+            "score_cam",
+            Box::new(ScoreCam::new("conv2")),
         )),
     ]
 }

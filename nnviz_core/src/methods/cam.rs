@@ -1,14 +1,16 @@
 //! Class activation maps: CAM (Zhou et al. 2016, "Learning Deep Features for Discriminative
 //! Localization"), Grad-CAM (Selvaraju et al. 2017, "Grad-CAM: Visual Explanations from Deep
-//! Networks via Gradient-based Localization") and Grad-CAM++ (Chattopadhyay et al. 2018,
-//! "Grad-CAM++: Generalized Gradient-based Visual Explanations for Deep Convolutional Networks").
+//! Networks via Gradient-based Localization"), Grad-CAM++ (Chattopadhyay et al. 2018,
+//! "Grad-CAM++: Generalized Gradient-based Visual Explanations for Deep Convolutional Networks"),
+//! XGrad-CAM, HiResCAM, LayerCAM and Score-CAM.
 //!
-//! All three weigh the `K` feature maps `A_k` (`h × w`) of one layer and add them up,
+//! All of them weigh the `K` feature maps `A_k` (`h × w`) of one layer and add them up,
 //!
 //! `L(i,j) = φ(Σ_k w_k A_k(i,j))`,
 //!
 //! then stretch `L` to the input's size. They differ in the weights `w_k` (for the explained
-//! score `s`, e.g. the logit `z_c`) and in `φ`:
+//! score `s`, e.g. the logit `z_c`) and in `φ`. Most weigh each channel with one number; HiResCAM
+//! and LayerCAM weigh every location, `L(i,j) = φ(Σ_k w_k(i,j) A_k(i,j))`:
 //!
 //! * **CAM** needs a network that ends in global average pooling and a linear layer,
 //!   `z_c = Σ_k W_ck · (1/Z) Σ_ij A_k(i,j) + b_c` with `Z = h·w`; then `w_k = W_ck` and `φ` is the
@@ -24,6 +26,16 @@
 //!   higher derivatives of `Y` are `Y·gⁿ` because `Y` is an exponential, and second derivatives
 //!   of a piecewise-linear network vanish), then `w_k = Σ_ij α_ij^k · ReLU(∂Y/∂A_k(i,j))`,
 //!   `φ = ReLU`.
+//! * **HiResCAM** ([`HiResCam`], Draelos & Carin 2020): `w_k(i,j) = ∂s/∂A_k(i,j)`, no averaging,
+//!   `φ = ReLU`. Where the gradient is the same at every location (a GAP + linear head) its
+//!   spatial mean is the gradient itself and HiResCAM *is* Grad-CAM (= ReLU(CAM) / Z); without
+//!   the ReLU its map sums to `Σ A ⊙ ∂s/∂A` (the logit above bias-free positively homogeneous
+//!   layers), which is `Z` times the sum of Grad-CAM's only when the gradient is constant.
+//! * **LayerCAM** ([`LayerCam`], Jiang et al. 2021): `w_k(i,j) = ReLU(∂s/∂A_k(i,j))`,
+//!   `φ = ReLU`: HiResCAM that keeps only the locations whose gradient raises the score.
+//! * **Score-CAM** ([`ScoreCam`], Wang et al. 2020) uses no gradient: `w_k` is the score of the
+//!   input masked by the upsampled, min–max normalised `A_k`, normalised by a softmax over the
+//!   channels (pytorch-grad-cam's definition; see [`ScoreCam`] for the paper's), `φ = ReLU`.
 //!
 //! **Stabilised Grad-CAM++.** `∂Y/∂A = exp(s) · g`, so every weight of one example carries the
 //! same positive factor `exp(s)` — the original notebook's maps reach 1e7…1e16 and overflow
@@ -48,11 +60,12 @@
 //! (PyTorch's `align_corners=False`, OpenCV's `resize`) at `(i+½)·h/H − ½`, clamped to
 //! `[0, h−1]`.
 //!
-//! Notebooks: `4.1 CAM`, `4.2 Grad-CAM`, `4.3 Grad-CAM++`.
+//! Notebooks: `4.1 CAM`, `4.2 Grad-CAM` (with XGrad-CAM, HiResCAM, LayerCAM and Score-CAM),
+//! `4.3 Grad-CAM++`.
 
 use candle_core::Tensor;
 
-use crate::attribution::{check_input, Attribution, Score, Target};
+use crate::attribution::{check_input, Attribution, Class, Score, Target};
 use crate::grad::layer_vjp;
 use crate::kernels::CamWeighting;
 use crate::model::{Layer, Padding};
@@ -71,7 +84,11 @@ pub struct CamMap {
     pub layer: String,
     /// `L = φ(Σ_k w_k A_k)`, `[N, 1, h, w]`.
     pub map: Tensor,
-    /// The channel weights `w_k` of every example, `[N, K]`.
+    /// The weights that multiply `A`, so that `map = φ(Σ_k weights_k ⊙ A_k)` for every method:
+    /// the channel weights `w_k` of every example, `[N, K]`, for the channel-weighted CAMs (CAM,
+    /// Grad-CAM, Grad-CAM++, XGrad-CAM, Score-CAM); the location weights `w_k(i,j)`,
+    /// `[N, K, h, w]` like `A`, for the location-weighted [`HiResCam`] (`∂s/∂A`) and
+    /// [`LayerCam`] (`ReLU(∂s/∂A)`). Tell them apart by the rank.
     pub weights: Tensor,
     /// The explained scores `s_n`, `[N]`.
     pub score: Tensor,
@@ -86,8 +103,13 @@ impl CamMap {
     }
 }
 
-/// `Σ_k w_k A_k` for `a` `[N, K, h, w]` and `w` `[N, K]`: `[N, 1, h, w]`.
+/// `Σ_k w_k A_k` for `a` `[N, K, h, w]` and channel weights `w` `[N, K]`, or
+/// `Σ_k w_k ⊙ A_k` for location weights `w` `[N, K, h, w]`: `[N, 1, h, w]`.
 fn weighted_sum(a: &Tensor, w: &Tensor) -> Result<Tensor> {
+    if w.rank() == 4 {
+        check_pair("cam", a, w)?;
+        return Ok((a * w)?.sum_keepdim(1)?);
+    }
     if cam_kernels(&[a, w]) {
         return crate::kernels::weighted_channel_sum(a, w);
     }
@@ -310,8 +332,9 @@ fn check_pair(op: &str, a: &Tensor, g: &Tensor) -> Result<()> {
     Ok(())
 }
 
-/// The map `φ(Σ_k w_k A_k)` of a gradient-weighted CAM whose weights `[N, K]` are
-/// `weights(A, ∂s/∂A)`, `A` the output of layer `layer` (see [`feature_layer`]).
+/// The map `φ(Σ_k w_k A_k)` of a gradient-weighted CAM whose weights (`[N, K]` per channel, or
+/// `[N, K, h, w]` per location) are `weights(A, ∂s/∂A)`, `A` the output of layer `layer` (see
+/// [`feature_layer`]).
 fn gradient_cam(
     op: &str,
     layer: Option<&str>,
@@ -536,6 +559,293 @@ impl XGradCam {
 
 impl Attribution for XGradCam {
     /// The XGrad-CAM map stretched to the input's size: `[N, 1, H, W]`.
+    fn attribute(&self, net: &Network, x: &Tensor, target: &Target) -> Result<Tensor> {
+        to_input_size(&self.map(net, x, target)?, x, self.corners)
+    }
+}
+
+/// HiResCAM (Draelos & Carin 2020, "Use HiResCAM instead of Grad-CAM for faithful explanations
+/// of convolutional neural networks"): the gradient multiplies the activation location by
+/// location, `L = ReLU(Σ_k ∂s/∂A_k ⊙ A_k)`, with no spatial averaging (pytorch-grad-cam's
+/// `HiResCAM`: grads × activations summed over the channels, then the ReLU).
+///
+/// **Relation to Grad-CAM.** Grad-CAM replaces `∂s/∂A_k(i,j)` by its mean `α_k` over the
+/// `Z = h·w` locations; where the gradient is the same at every location — a head of global
+/// average pooling and a linear layer, `∂z_c/∂A_k(i,j) = W_ck / Z = α_k` — the two maps are
+/// identical (both `ReLU(CAM) / Z`). Elsewhere (a fully connected layer over the flattened maps)
+/// the gradient differs between locations and the average can cancel a channel that matters
+/// in one place. In general `Σ_ij Grad-CAM_signed = (1/Z) Σ_k (Σ_ij g_k)(Σ_ij A_k)`, whereas
+/// HiResCAM's signed sum is `Σ_k Σ_ij g_k A_k`: the two coincide when `g_k` or `A_k` is
+/// spatially constant.
+///
+/// **What it sums to.** Without the ReLU, `Σ_ij L(i,j) = Σ_k Σ_ij A_k ∂s/∂A_k`, exactly; when every
+/// layer above `A` is positively homogeneous (ReLU, max-pooling, linear maps without bias), that
+/// is the score `s` itself (Euler's theorem), so the signed map decomposes the logit over
+/// locations. [`CamMap::weights`] is the gradient `∂s/∂A`, `[N, K, h, w]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HiResCam {
+    /// The layer whose output is weighed; `None` = the last layer with a feature-map output.
+    pub layer: Option<String>,
+    /// Apply the final ReLU (the paper's figures do); `false` keeps the signed map that sums to
+    /// `Σ A ⊙ ∂s/∂A`.
+    pub relu: bool,
+    /// Corner convention of the upsampling in [`Attribution::attribute`].
+    pub corners: Corners,
+}
+
+impl Default for HiResCam {
+    fn default() -> Self {
+        HiResCam {
+            layer: None,
+            relu: true,
+            corners: Corners::Aligned,
+        }
+    }
+}
+
+impl HiResCam {
+    /// HiResCAM on the output of the layer called `layer`.
+    pub fn new(layer: &str) -> HiResCam {
+        HiResCam {
+            layer: Some(layer.to_string()),
+            ..HiResCam::default()
+        }
+    }
+
+    /// The HiResCAM map at the layer's resolution (`[N, 1, h, w]`) and its location weights
+    /// `∂s/∂A` (`[N, K, h, w]`).
+    pub fn map(&self, net: &Network, x: &Tensor, target: &Target) -> Result<CamMap> {
+        gradient_cam(
+            "hires_cam",
+            self.layer.as_deref(),
+            self.relu,
+            net,
+            x,
+            target,
+            |_, g| Ok(g.clone()),
+        )
+    }
+}
+
+impl Attribution for HiResCam {
+    /// The HiResCAM map stretched to the input's size: `[N, 1, H, W]`.
+    fn attribute(&self, net: &Network, x: &Tensor, target: &Target) -> Result<Tensor> {
+        to_input_size(&self.map(net, x, target)?, x, self.corners)
+    }
+}
+
+/// LayerCAM (Jiang, Zhang, Hou, Cheng & Wei 2021, "LayerCAM: Exploring Hierarchical Class
+/// Activation Maps for Localization", IEEE TIP): every location of every channel is weighed by
+/// its own positive gradient, `L = ReLU(Σ_k ReLU(∂s/∂A_k) ⊙ A_k)` (pytorch-grad-cam's
+/// `LayerCAM`).
+///
+/// It is [`HiResCam`] with the negative gradients dropped: equal to it wherever every gradient is
+/// ≥ 0. Dropping them keeps a location from being cancelled by channels that speak against the
+/// class elsewhere, which is why the paper can use shallow layers (fine grids, many channels of
+/// mixed sign) that give Grad-CAM empty maps. With non-negative activations (after a ReLU) every
+/// term is ≥ 0 and the final ReLU changes nothing. [`CamMap::weights`] is `ReLU(∂s/∂A)`,
+/// `[N, K, h, w]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerCam {
+    /// The layer whose output is weighed; `None` = the last layer with a feature-map output.
+    pub layer: Option<String>,
+    /// Apply the final ReLU (the paper's choice; it matters only for activations that can be
+    /// negative).
+    pub relu: bool,
+    /// Corner convention of the upsampling in [`Attribution::attribute`].
+    pub corners: Corners,
+}
+
+impl Default for LayerCam {
+    fn default() -> Self {
+        LayerCam {
+            layer: None,
+            relu: true,
+            corners: Corners::Aligned,
+        }
+    }
+}
+
+impl LayerCam {
+    /// LayerCAM on the output of the layer called `layer`.
+    pub fn new(layer: &str) -> LayerCam {
+        LayerCam {
+            layer: Some(layer.to_string()),
+            ..LayerCam::default()
+        }
+    }
+
+    /// The LayerCAM map at the layer's resolution (`[N, 1, h, w]`) and its location weights
+    /// `ReLU(∂s/∂A)` (`[N, K, h, w]`).
+    pub fn map(&self, net: &Network, x: &Tensor, target: &Target) -> Result<CamMap> {
+        gradient_cam(
+            "layer_cam",
+            self.layer.as_deref(),
+            self.relu,
+            net,
+            x,
+            target,
+            |_, g| Ok(g.relu()?),
+        )
+    }
+}
+
+impl Attribution for LayerCam {
+    /// The LayerCAM map stretched to the input's size: `[N, 1, H, W]`.
+    fn attribute(&self, net: &Network, x: &Tensor, target: &Target) -> Result<Tensor> {
+        to_input_size(&self.map(net, x, target)?, x, self.corners)
+    }
+}
+
+/// Score-CAM (Wang, Wang, Du, Yang, Zhang, Ding, Mardziel & Hu 2020, "Score-CAM: Score-Weighted
+/// Visual Explanations for Convolutional Neural Networks"): channel weights from forward passes
+/// only, no gradient.
+///
+/// For each channel `k`, `A_k` is upsampled to the input's `H × W` ([`upsample_bilinear`] with
+/// [`ScoreCam::corners`]) and min–max normalised per example,
+/// `M_k = (U_k − min U_k) / (max U_k − min U_k)` ∈ [0, 1] (a channel that is constant at the
+/// layer's resolution, or whose upsampled map is, gets the all-zero mask); the network scores
+/// the masked input, `f_k = s(x ⊙ M_k)` (the mask multiplies every input channel); the weights
+/// are `w = softmax_k(f_k)` and `L = ReLU(Σ_k w_k A_k)` at the layer's resolution. Cost: `K`
+/// forward passes per image, evaluated [`ScoreCam::batch_size`] masked inputs at a time (as
+/// [`crate::methods::Occlusion`] does: memory bounded by one pass, the masks made pass by pass).
+/// The classes are fixed at the clean input: every masked copy explains the class chosen for `x`.
+///
+/// **Which definition.** This is pytorch-grad-cam's `ScoreCAM`: its `f_k` is the target (the
+/// class logit with `ClassifierOutputTarget`, here [`Target`]'s score), the weights are the
+/// softmax of the `f_k` over the channels, the upsampling is `UpsamplingBilinear2d`, i.e.
+/// aligned corners ([`Corners::Aligned`], our default). The paper defines the weight as the
+/// *increase of confidence* `f(x ⊙ M_k) − f(x_b)` over a baseline input `x_b`; a softmax over the
+/// channels is blind to a constant shift, so with `softmax: true` subtracting the baseline's
+/// score would change nothing. The authors' own code takes `f_k` = the class's softmax
+/// probability (`Score::Softmax`) as the weight directly, without a softmax over channels
+/// (`softmax: false`), upsamples with half-pixel centres ([`Corners::HalfPixel`]) and leaves out
+/// channels that are constant after upsampling; here, as in pytorch-grad-cam, such a channel
+/// masks everything out and is weighed by the score of the zeroed input (for the usual constant
+/// channel, all zeros, the weight multiplies zeros either way). pytorch-grad-cam divides by
+/// `max − min + 1e-8` instead of testing for a constant channel: the same masks, except for
+/// nearly constant channels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScoreCam {
+    /// The layer whose output is weighed; `None` = the last layer with a feature-map output.
+    pub layer: Option<String>,
+    /// Apply the final ReLU (the paper's choice).
+    pub relu: bool,
+    /// Normalise the channel scores by a softmax over the channels (pytorch-grad-cam, the
+    /// default); `false` weighs with the raw scores `f_k`.
+    pub softmax: bool,
+    /// Corner convention of the masks' upsampling and of [`Attribution::attribute`]'s.
+    pub corners: Corners,
+    /// Masked inputs per forward pass: as many channels of the whole batch (`N` inputs each) as
+    /// fit, and at least one (fewer on the CPU when the network's activations would be large,
+    /// [`crate::alloc::inputs_per_pass`]).
+    pub batch_size: usize,
+}
+
+impl Default for ScoreCam {
+    /// The last feature-map layer, ReLU, channel softmax, aligned corners, 500 inputs per pass.
+    fn default() -> Self {
+        ScoreCam {
+            layer: None,
+            relu: true,
+            softmax: true,
+            corners: Corners::Aligned,
+            batch_size: 500,
+        }
+    }
+}
+
+impl ScoreCam {
+    /// Score-CAM on the output of the layer called `layer`.
+    pub fn new(layer: &str) -> ScoreCam {
+        ScoreCam {
+            layer: Some(layer.to_string()),
+            ..ScoreCam::default()
+        }
+    }
+
+    /// The masks `M_k` of activations `a` (`[N, K, h, w]`): each channel upsampled to `size`
+    /// with `corners` and min–max normalised to [0, 1] per example and channel, `[N, K, H, W]`;
+    /// all zeros for a channel that is constant before or after the upsampling.
+    pub fn masks(a: &Tensor, size: (usize, usize), corners: Corners) -> Result<Tensor> {
+        let (n, k, _, _) = a.dims4()?;
+        let range = |t: &Tensor| -> Result<(Tensor, Tensor)> {
+            let f = t.flatten_from(2)?;
+            let lo = f.min_keepdim(2)?.reshape((n, k, 1, 1))?;
+            let hi = f.max_keepdim(2)?.reshape((n, k, 1, 1))?;
+            Ok(((hi - &lo)?, lo))
+        };
+        let up = upsample_bilinear(a, size, corners)?;
+        let (span, lo) = range(&up)?;
+        let (span_low, _) = range(a)?;
+        // 1 where the channel is constant (before or after upsampling): its mask is zero, and
+        // its denominator becomes 1 so that nothing divides by zero.
+        let dt = a.dtype();
+        let flat = span.eq(0.0)?.maximum(&span_low.eq(0.0)?)?.to_dtype(dt)?;
+        let safe = (&span + &flat)?;
+        Ok(up
+            .broadcast_sub(&lo)?
+            .broadcast_div(&safe)?
+            .broadcast_mul(&flat.affine(-1.0, 1.0)?)?)
+    }
+
+    /// The scores `f_k = s(x ⊙ M_k)` of the masked inputs, `[N, K]`, for activations `a` of `x`
+    /// and a target whose classes are already fixed per example.
+    fn channel_scores(
+        &self,
+        net: &Network,
+        x: &Tensor,
+        a: &Tensor,
+        target: &Target,
+    ) -> Result<Tensor> {
+        let (n, c, h, w) = x.dims4()?;
+        let k = a.dim(1)?;
+        let per_pass = crate::alloc::inputs_per_pass(net, self.batch_size)?;
+        let channels_per_pass = (per_pass / n).max(1);
+        let xs = x.unsqueeze(0)?; // [1, N, C, H, W]
+        let mut scores = Vec::with_capacity(k.div_ceil(channels_per_pass));
+        for first in (0..k).step_by(channels_per_pass) {
+            let kc = channels_per_pass.min(k - first);
+            let masks = ScoreCam::masks(&a.narrow(1, first, kc)?, (h, w), self.corners)?;
+            // [kc, N, 1, H, W]: channel-major, so that the classes repeat as `tiled` repeats them.
+            let m = masks.transpose(0, 1)?.unsqueeze(2)?;
+            let masked = xs.broadcast_mul(&m)?.reshape((kc * n, c, h, w))?;
+            let s = target.tiled(kc).score(&net.forward(&masked)?)?;
+            scores.push(s.reshape((kc, n))?);
+        }
+        Ok(Tensor::cat(&scores, 0)?.t()?.contiguous()?)
+    }
+
+    /// The Score-CAM map at the layer's resolution (`[N, 1, h, w]`) and the channel weights
+    /// `w_k` (`[N, K]`; with `softmax`, each row sums to 1).
+    pub fn map(&self, net: &Network, x: &Tensor, target: &Target) -> Result<CamMap> {
+        check_input("score_cam", net, x)?;
+        let i = feature_layer("score_cam", net, self.layer.as_deref())?;
+        let a = net.forward_range(x, 0..i + 1)?;
+        let logits = net.forward_range(&a, i + 1..net.layers.len())?;
+        let target = Target {
+            class: Class::PerExample(target.resolve(&logits)?),
+            score: target.score,
+        };
+        let f = self.channel_scores(net, x, &a, &target)?;
+        let weights = if self.softmax {
+            candle_nn::ops::softmax(&f, 1)?
+        } else {
+            f
+        };
+        let map = weighted_sum(&a, &weights)?;
+        Ok(CamMap {
+            layer: net.layers[i].name.clone(),
+            map: if self.relu { map.relu()? } else { map },
+            weights,
+            score: target.score(&logits)?,
+            logits,
+        })
+    }
+}
+
+impl Attribution for ScoreCam {
+    /// The Score-CAM map stretched to the input's size: `[N, 1, H, W]`.
     fn attribute(&self, net: &Network, x: &Tensor, target: &Target) -> Result<Tensor> {
         to_input_size(&self.map(net, x, target)?, x, self.corners)
     }

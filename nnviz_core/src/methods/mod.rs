@@ -10,6 +10,9 @@
 //! | [`Cam`] | `Σ_k W_ck A_k` on a global-average-pooling + linear head | 4.1 |
 //! | [`GradCam`] | `ReLU(Σ_k α_k A_k)`, `α_k` = spatial mean of `∂s/∂A_k` | 4.2 |
 //! | [`XGradCam`] | `ReLU(Σ_k w_k A_k)`, `w_k = Σ_ij A_k ∂s/∂A_k / Σ_ij A_k` (conserves `s`) | — |
+//! | [`HiResCam`] | `ReLU(Σ_k ∂s/∂A_k ⊙ A_k)` (no averaging; sums to `Σ A ⊙ ∂s/∂A` without the ReLU) | 4.2 |
+//! | [`LayerCam`] | `ReLU(Σ_k ReLU(∂s/∂A_k) ⊙ A_k)` | 4.2 |
+//! | [`ScoreCam`] | `ReLU(Σ_k w_k A_k)`, `w = softmax_k s(x ⊙ M_k)`, `M_k` = normalised upsampled `A_k` | 4.2 |
 //! | [`GradCamPlusPlus`] | `ReLU(Σ_k w_k A_k)`, `w_k = Σ_ij α_ij ReLU(∂s/∂A_k)` (exp closed form) | 4.3 |
 //! | [`Lrp`] | relevance `R_in = a ⊙ ρ(W)ᵀ (R ⊘ z)` per layer, rules from a [`Composite`] | 2.3 |
 //! | [`DeepTaylor`] | z^B at the input, z⁺ elsewhere (`R_j = Σ_k a_j w⁺_jk R_k / Σ_j a_j w⁺_jk`) | 2.4 |
@@ -32,7 +35,10 @@ pub mod registry;
 pub mod smooth_grad;
 
 pub use act_max::{ActivationMaximization, AmInit, AmObjective, AmResult};
-pub use cam::{upsample_bilinear, Cam, CamMap, Corners, GradCam, GradCamPlusPlus, XGradCam};
+pub use cam::{
+    upsample_bilinear, Cam, CamMap, Corners, GradCam, GradCamPlusPlus, HiResCam, LayerCam,
+    ScoreCam, XGradCam,
+};
 pub use gradient::{GradientTransform, InputXGradient, Saliency};
 pub use integrated_gradients::{Baseline, IntegratedGradients, Quadrature};
 pub use occlusion::Occlusion;

@@ -15,9 +15,9 @@
 
 use crate::attribution::Attribution;
 use crate::methods::{
-    Baseline, Cam, GradCam, GradCamPlusPlus, GradientTransform, InputXGradient,
-    IntegratedGradients, Noise, Occlusion, Quadrature, Saliency, SmoothGrad, SmoothGradVariant,
-    XGradCam,
+    Baseline, Cam, GradCam, GradCamPlusPlus, GradientTransform, HiResCam, InputXGradient,
+    IntegratedGradients, LayerCam, Noise, Occlusion, Quadrature, Saliency, ScoreCam, SmoothGrad,
+    SmoothGradVariant, XGradCam,
 };
 use crate::relevance::{Composite, Deconvnet, DeepLift, DeepTaylor, GuidedBackprop, Lrp, Rule};
 use crate::{Error, Result};
@@ -190,6 +190,30 @@ pub const METHODS: &[MethodInfo] = &[
         name: "grad-cam-plus-plus",
         summary: "Grad-CAM++ (Chattopadhyay et al. 2018), [N,1,H,W]",
         params: &[CAM_LAYER, CAM_RELU],
+    },
+    MethodInfo {
+        name: "hires-cam",
+        summary: "HiResCAM, gradient ⊙ activation per location (Draelos & Carin 2020), [N,1,H,W]",
+        params: &[CAM_LAYER, CAM_RELU],
+    },
+    MethodInfo {
+        name: "layer-cam",
+        summary: "LayerCAM, positive gradient ⊙ activation (Jiang et al. 2021), [N,1,H,W]",
+        params: &[CAM_LAYER, CAM_RELU],
+    },
+    MethodInfo {
+        name: "score-cam",
+        summary: "Score-CAM, softmax of masked-input scores (Wang et al. 2020), [N,1,H,W]",
+        params: &[
+            CAM_LAYER,
+            CAM_RELU,
+            p(
+                "softmax",
+                "true",
+                "normalise the channel scores by a softmax over channels (false: raw scores)",
+            ),
+            p("batch-size", "500", "masked inputs per pass (memory bound)"),
+        ],
     },
 ];
 
@@ -421,6 +445,23 @@ pub fn build(name: &str, params: &[(String, String)]) -> Result<Box<dyn Attribut
             layer: cam_layer(),
             relu: cam_relu()?,
             ..GradCamPlusPlus::default()
+        }),
+        "hires-cam" => Box::new(HiResCam {
+            layer: cam_layer(),
+            relu: cam_relu()?,
+            ..HiResCam::default()
+        }),
+        "layer-cam" => Box::new(LayerCam {
+            layer: cam_layer(),
+            relu: cam_relu()?,
+            ..LayerCam::default()
+        }),
+        "score-cam" => Box::new(ScoreCam {
+            layer: cam_layer(),
+            relu: cam_relu()?,
+            softmax: g.choice("softmax", &[("true", true), ("false", false)])?,
+            batch_size: g.count("batch-size")?,
+            ..ScoreCam::default()
         }),
         other => {
             return Err(Error::invalid(format!(

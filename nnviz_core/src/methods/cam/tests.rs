@@ -1,5 +1,5 @@
-//! CAM, Grad-CAM and Grad-CAM++ on hand-set networks, and bilinear upsampling against
-//! hand-computed values and candle's own kernel.
+//! CAM, Grad-CAM, Grad-CAM++, XGrad-CAM, HiResCAM, LayerCAM and Score-CAM on hand-set
+//! networks, and bilinear upsampling against hand-computed values and candle's own kernel.
 
 use std::collections::HashMap;
 
@@ -190,6 +190,12 @@ fn attribute_returns_input_sized_single_channel_maps_for_batches() {
         &GradCam::default() as &dyn Attribution,
         &GradCamPlusPlus::default(),
         &GradCam::new("pool2"),
+        &HiResCam::default(),
+        &LayerCam::new("relu2"),
+        &ScoreCam {
+            batch_size: 50,
+            ..ScoreCam::default()
+        },
     ] {
         let batch = method.attribute(&net, &x, &target).unwrap();
         assert_eq!(batch.dims(), &[3, 1, 40, 40]);
@@ -383,4 +389,394 @@ fn xgrad_cam_conserves_the_logit_on_a_bias_free_network() {
     // The attribution is the ReLU'd map stretched to the input: [N, 1, 40, 40].
     let up = XGradCam::new("relu3").attribute(&net, &x, &target).unwrap();
     assert_eq!(up.dims(), &[3, 1, 40, 40]);
+}
+
+/// Input [N, 1, 2, 2]; conv1 and relu1 as in [`gap_net`] (A₀ = 2x, A₁ = 1 − x for x in [0, 1]),
+/// then flatten and fc (8 → 2, no bias) with weight `v`: logit c = Σ_{k,p} v[c][4k + p] A_k(p),
+/// so ∂z_c/∂A_k(p) = v[c][4k + p] differs between locations.
+fn flat_net(v: [f32; 16]) -> Network {
+    let spec = NetworkSpec::new("flat", [1, 2, 2])
+        .push(
+            "conv1",
+            LayerSpec::Conv2d {
+                in_channels: 1,
+                out_channels: 2,
+                kernel: [1, 1],
+                stride: 1,
+                padding: Padding::Valid,
+                bias: true,
+            },
+        )
+        .push("relu1", LayerSpec::Relu)
+        .push("flatten", LayerSpec::Flatten)
+        .push(
+            "fc",
+            LayerSpec::Linear {
+                in_features: 8,
+                out_features: 2,
+                bias: false,
+            },
+        );
+    let params = HashMap::from([
+        ("conv1.weight".to_string(), t(&[2., -1.], &[2, 1, 1, 1])),
+        ("conv1.bias".to_string(), t(&[0., 1.], &[2])),
+        ("fc.weight".to_string(), t(&v, &[2, 8])),
+    ]);
+    Network::from_parts(&spec, params).unwrap()
+}
+
+/// Class 0 has gradients of both signs, class 1 only non-negative ones.
+const V: [f32; 16] = [
+    1.0, -2.0, 0.5, 1.0, -1.0, 3.0, 2.0, -0.5, // class 0: channel 0, then channel 1
+    0.5, 0.0, 1.0, 2.0, 1.0, 1.0, 0.0, 0.25, // class 1
+];
+
+/// A₀ = 2x and A₁ = 1 − x at the four locations of `X`.
+fn flat_activations() -> [[f32; 4]; 2] {
+    [X.map(|x| 2.0 * x), X.map(|x| 1.0 - x)]
+}
+
+#[test]
+fn hires_cam_and_layer_cam_match_hand_computation() {
+    // A₀ = (0.2, 0.8, 1.4, 2.0), A₁ = (0.9, 0.6, 0.3, 0.0). Class 0, location by location:
+    // HiResCAM  0.2·1 + 0.9·(−1) = −0.7, 0.8·(−2) + 0.6·3 = 0.2, 1.4·0.5 + 0.3·2 = 1.3, 2·1 + 0 = 2;
+    // LayerCAM  0.2·1 = 0.2, 0.6·3 = 1.8, 1.4·0.5 + 0.3·2 = 1.3, 2·1 = 2.
+    let net = flat_net(V);
+    let x = t(&X, &[1, 1, 2, 2]);
+    let target = Target::class(0);
+    let hi = HiResCam::new("relu1").map(&net, &x, &target).unwrap();
+    assert_eq!(hi.layer, "relu1");
+    assert_eq!(hi.map.dims(), &[1, 1, 2, 2]);
+    assert_close(&flat(&hi.map), &[0.0, 0.2, 1.3, 2.0], 1e-6);
+    // The location weights are the gradient, shaped like A.
+    assert_eq!(hi.weights.dims(), &[1, 2, 2, 2]);
+    assert_close(&flat(&hi.weights), &V[..8], 1e-6);
+    let signed = HiResCam {
+        relu: false,
+        ..HiResCam::new("relu1")
+    }
+    .map(&net, &x, &target)
+    .unwrap();
+    assert_close(&flat(&signed.map), &[-0.7, 0.2, 1.3, 2.0], 1e-6);
+    let lc = LayerCam::new("relu1").map(&net, &x, &target).unwrap();
+    assert_close(&flat(&lc.map), &[0.2, 1.8, 1.3, 2.0], 1e-6);
+    let relu_v: Vec<f32> = V[..8].iter().map(|v| v.max(0.0)).collect();
+    assert_close(&flat(&lc.weights), &relu_v, 0.0);
+    // The same from the definition for both classes, and Grad-CAM from the spatial means.
+    let a = flat_activations();
+    for c in 0..2 {
+        let g = |k: usize, p: usize| V[8 * c + 4 * k + p];
+        let hires: Vec<f32> = (0..4)
+            .map(|p| (0..2).map(|k| g(k, p) * a[k][p]).sum::<f32>().max(0.0))
+            .collect();
+        let layer: Vec<f32> = (0..4)
+            .map(|p| (0..2).map(|k| g(k, p).max(0.0) * a[k][p]).sum::<f32>())
+            .collect();
+        let mean = |k: usize| (0..4).map(|p| g(k, p)).sum::<f32>() / 4.0;
+        let grad: Vec<f32> = (0..4)
+            .map(|p| (0..2).map(|k| mean(k) * a[k][p]).sum::<f32>().max(0.0))
+            .collect();
+        let target = Target::class(c);
+        let m = |method: &dyn Fn() -> CamMap| flat(&method().map);
+        assert_close(
+            &m(&|| HiResCam::new("relu1").map(&net, &x, &target).unwrap()),
+            &hires,
+            1e-6,
+        );
+        assert_close(
+            &m(&|| LayerCam::new("relu1").map(&net, &x, &target).unwrap()),
+            &layer,
+            1e-6,
+        );
+        assert_close(
+            &m(&|| GradCam::new("relu1").map(&net, &x, &target).unwrap()),
+            &grad,
+            1e-6,
+        );
+    }
+    // Class 0: Grad-CAM's means (−0.25/4·…) differ from the location weights: the maps differ.
+    let gc = GradCam::new("relu1").map(&net, &x, &target).unwrap();
+    assert!(flat(&gc.map)
+        .iter()
+        .zip(flat(&hi.map))
+        .any(|(a, b)| (a - b).abs() > 0.1));
+}
+
+#[test]
+fn layer_cam_equals_hires_cam_where_every_gradient_is_non_negative() {
+    // Class 1 of the hand network has ∂z/∂A ≥ 0 everywhere.
+    let net = flat_net(V);
+    let x = t(&[0.3, 0.9, 0.0, 0.5, 0.2, 0.6, 1.0, 0.1], &[2, 1, 2, 2]);
+    let target = Target::class(1);
+    let hi = HiResCam::new("relu1").map(&net, &x, &target).unwrap();
+    let lc = LayerCam::new("relu1").map(&net, &x, &target).unwrap();
+    assert_close(&flat(&lc.map), &flat(&hi.map), 0.0);
+    assert_close(&flat(&lc.weights), &flat(&hi.weights), 0.0);
+    // Class 0 has negative gradients: there the two differ.
+    let hi0 = HiResCam::new("relu1")
+        .map(&net, &x, &Target::class(0))
+        .unwrap();
+    let lc0 = LayerCam::new("relu1")
+        .map(&net, &x, &Target::class(0))
+        .unwrap();
+    assert!(flat(&lc0.map)
+        .iter()
+        .zip(flat(&hi0.map))
+        .any(|(a, b)| (a - b).abs() > 0.1));
+    // LayerCAM is never below HiResCAM for non-negative activations.
+    assert!(flat(&lc0.map)
+        .iter()
+        .zip(flat(&hi0.map))
+        .all(|(l, h)| *l >= h - 1e-6));
+}
+
+#[test]
+fn hires_cam_is_grad_cam_on_a_gap_head() {
+    // ∂z_c/∂A_k(i,j) = W_ck / Z at every location: the location weights are their own mean, and
+    // HiResCAM = Grad-CAM = ReLU(CAM) / Z — by hand on the small head, numerically on G.
+    let net = gap_net(W);
+    let x = t(&X, &[1, 1, 2, 2]);
+    for c in 0..3 {
+        let target = Target::class(c);
+        let hi = HiResCam::new("relu1").map(&net, &x, &target).unwrap();
+        let expected: Vec<f32> = hand_cam(c).iter().map(|v| v.max(0.0) / 4.0).collect();
+        assert_close(&flat(&hi.map), &expected, 1e-6);
+        let w: Vec<f32> = [W[2 * c] / 4.0, W[2 * c + 1] / 4.0]
+            .iter()
+            .flat_map(|w| [*w; 4])
+            .collect();
+        assert_close(&flat(&hi.weights), &w, 1e-6);
+    }
+    let g = Network::init(&zoo::spec("G").unwrap(), 3, &Device::Cpu).unwrap();
+    let mut rng = Rng::new(11);
+    let x = random(&mut rng, &[3, 1, 40, 40]);
+    let target = Target::classes(vec![2, 6, 9]);
+    let hi = HiResCam::default().map(&g, &x, &target).unwrap();
+    let gc = GradCam::default().map(&g, &x, &target).unwrap();
+    assert_eq!(hi.layer, "relu3");
+    let (a, b) = (flat(&hi.map), flat(&gc.map));
+    let scale = b.iter().fold(0f32, |m, v| m.max(v.abs()));
+    assert!(scale > 0.0);
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x - y).abs() <= 1e-5 * scale, "{x} vs {y}");
+    }
+}
+
+#[test]
+fn signed_hires_cam_sums_to_activation_times_gradient_and_to_the_logit() {
+    // Zoo model H's architecture has no biases: above relu3 the logit is positively homogeneous
+    // in A (Euler: z = Σ A ⊙ ∂z/∂A), so the signed map sums to the logit.
+    let net = Network::init(&zoo::spec("H").unwrap(), 7, &Device::Cpu).unwrap();
+    let mut rng = Rng::new(9);
+    let x = random(&mut rng, &[3, 1, 40, 40]);
+    let target = Target::classes(vec![1, 4, 8]);
+    let m = HiResCam {
+        relu: false,
+        ..HiResCam::new("relu3")
+    }
+    .map(&net, &x, &target)
+    .unwrap();
+    let sums = flat(&m.map.sum((1, 2, 3)).unwrap());
+    let i = net.layer_index("relu3").unwrap();
+    let lg = crate::grad::layer_vjp(&net, &x, i, &target).unwrap();
+    let ag = flat(&(&lg.activation * &lg.grad).unwrap().sum((1, 2, 3)).unwrap());
+    assert_close(&sums, &ag, 1e-5);
+    assert_close(&sums, &flat(&m.score), 1e-4);
+    assert_close(&flat(&m.weights), &flat(&lg.grad), 0.0);
+    // With the ReLU: the positive part, and [N, 1, 40, 40] from attribute.
+    let pos = HiResCam::new("relu3").map(&net, &x, &target).unwrap();
+    assert_close(&flat(&pos.map), &flat(&m.map.relu().unwrap()), 0.0);
+    let up = HiResCam::new("relu3").attribute(&net, &x, &target).unwrap();
+    assert_eq!(up.dims(), &[3, 1, 40, 40]);
+}
+
+#[test]
+fn score_cam_masks_are_normalised_channels_and_zero_for_constant_ones() {
+    // Channel 0 spans [1, 4]: (a − 1)/3; channel 1 is constant: all zeros; channel 2 is 0/1.
+    let a = t(
+        &[1., 2., 3., 4., 0.5, 0.5, 0.5, 0.5, 0., 1., 0., 0.],
+        &[1, 3, 2, 2],
+    );
+    let m = ScoreCam::masks(&a, (2, 2), Corners::Aligned).unwrap();
+    assert_close(
+        &flat(&m),
+        &[0., 1. / 3., 2. / 3., 1., 0., 0., 0., 0., 0., 1., 0., 0.],
+        1e-6,
+    );
+    // Upsampled 2×2 → 3×3 with aligned corners: the corners keep 0 and 1, the centre is ½.
+    let up = ScoreCam::masks(&a.narrow(1, 0, 1).unwrap(), (3, 3), Corners::Aligned).unwrap();
+    assert_close(
+        &flat(&up),
+        &[
+            0.,
+            1. / 6.,
+            1. / 3.,
+            1. / 3.,
+            0.5,
+            2. / 3.,
+            2. / 3.,
+            5. / 6.,
+            1.,
+        ],
+        1e-6,
+    );
+    let v = flat(
+        &ScoreCam::masks(
+            &random(&mut Rng::new(2), &[2, 5, 4, 4]),
+            (9, 7),
+            Corners::HalfPixel,
+        )
+        .unwrap(),
+    );
+    assert!(v.iter().all(|v| (0.0..=1.0).contains(v)));
+}
+
+/// The logits of [`gap_net`] at one 2×2 input, written out: z_c = W_c0 mean(ReLU(2x)) +
+/// W_c1 mean(ReLU(1 − x)).
+fn gap_logits(x: &[f32]) -> [f32; 3] {
+    let m0 = x.iter().map(|x| (2.0 * x).max(0.0)).sum::<f32>() / 4.0;
+    let m1 = x.iter().map(|x| (1.0 - x).max(0.0)).sum::<f32>() / 4.0;
+    [0, 1, 2].map(|c| W[2 * c] * m0 + W[2 * c + 1] * m1)
+}
+
+#[test]
+fn score_cam_matches_hand_computation() {
+    // At relu1 (2×2, the input's size: upsampling changes nothing) the masks are
+    // M₀ = (A₀ − 0.2)/1.8 = (0, ⅓, ⅔, 1) and M₁ = (A₁ − 0)/0.9 = (1, ⅔, ⅓, 0).
+    let net = gap_net(W);
+    let x = t(&X, &[1, 1, 2, 2]);
+    let masks = [
+        [0.0, 1.0 / 3.0, 2.0 / 3.0, 1.0],
+        [1.0, 2.0 / 3.0, 1.0 / 3.0, 0.0],
+    ];
+    let a = flat_activations();
+    for c in 0..3 {
+        let f: Vec<f32> = masks
+            .iter()
+            .map(|m| {
+                let xm: Vec<f32> = X.iter().zip(m).map(|(x, m)| x * m).collect();
+                gap_logits(&xm)[c]
+            })
+            .collect();
+        let e: Vec<f32> = f.iter().map(|v| v.exp()).collect();
+        let w = [e[0] / (e[0] + e[1]), e[1] / (e[0] + e[1])];
+        let map: Vec<f32> = (0..4)
+            .map(|p| (w[0] * a[0][p] + w[1] * a[1][p]).max(0.0))
+            .collect();
+        let m = ScoreCam::new("relu1")
+            .map(&net, &x, &Target::class(c))
+            .unwrap();
+        assert_eq!(m.weights.dims(), &[1, 2]);
+        assert_close(&flat(&m.weights), &w, 1e-6);
+        assert_close(&flat(&m.map), &map, 1e-6);
+        assert_close(&flat(&m.score), &[gap_logits(&X)[c]], 1e-6);
+        // Without the softmax the weights are the raw scores.
+        let raw = ScoreCam {
+            softmax: false,
+            ..ScoreCam::new("relu1")
+        }
+        .map(&net, &x, &Target::class(c))
+        .unwrap();
+        assert_close(&flat(&raw.weights), &f, 1e-6);
+    }
+}
+
+#[test]
+fn score_cam_matches_brute_force_masking_in_any_batching() {
+    // Model H's architecture at relu2 (64 channels of 20×20, upsampled to 40×40): every channel's
+    // mask built and scored one input at a time, against the batched method.
+    let net = Network::init(&zoo::spec("H").unwrap(), 3, &Device::Cpu).unwrap();
+    let mut rng = Rng::new(4);
+    let x = random(&mut rng, &[2, 1, 40, 40]);
+    let classes = [3usize, 7];
+    let l = net.layer_index("relu2").unwrap();
+    let a = net.forward_range(&x, 0..l + 1).unwrap();
+    let k = a.dim(1).unwrap();
+    let mut expected_w = Vec::new();
+    for (n, &c) in classes.iter().enumerate() {
+        let mut f = Vec::with_capacity(k);
+        for ch in 0..k {
+            let ak = a.narrow(0, n, 1).unwrap().narrow(1, ch, 1).unwrap();
+            let up = flat(&upsample_bilinear(&ak, (40, 40), Corners::Aligned).unwrap());
+            let (lo, hi) = up
+                .iter()
+                .fold((f32::MAX, f32::MIN), |(l, h), v| (l.min(*v), h.max(*v)));
+            let mask: Vec<f32> = up
+                .iter()
+                .map(|v| if hi > lo { (v - lo) / (hi - lo) } else { 0.0 })
+                .collect();
+            let xn = flat(&x.narrow(0, n, 1).unwrap());
+            let xm: Vec<f32> = xn.iter().zip(&mask).map(|(x, m)| x * m).collect();
+            let z = flat(&net.forward(&t(&xm, &[1, 1, 40, 40])).unwrap());
+            f.push(z[c]);
+        }
+        let top = f.iter().fold(f32::MIN, |m, v| m.max(*v));
+        let e: Vec<f32> = f.iter().map(|v| (v - top).exp()).collect();
+        let total: f32 = e.iter().sum();
+        expected_w.extend(e.iter().map(|v| v / total));
+    }
+    let target = Target::classes(classes.to_vec());
+    let mut maps = Vec::new();
+    for batch_size in [1, 7, 500] {
+        let m = ScoreCam {
+            batch_size,
+            ..ScoreCam::new("relu2")
+        }
+        .map(&net, &x, &target)
+        .unwrap();
+        let w = flat(&m.weights);
+        assert_close(&w, &expected_w, 1e-5);
+        for n in 0..2 {
+            let total: f32 = w[n * k..(n + 1) * k].iter().sum();
+            assert!((total - 1.0).abs() < 1e-5, "weights sum to {total}");
+        }
+        maps.push(flat(&m.map));
+    }
+    assert_close(&maps[0], &maps[2], 1e-6);
+    assert_close(&maps[1], &maps[2], 1e-6);
+    // The map is ReLU(Σ_k w_k A_k), and attribute stretches it to [N, 1, 40, 40].
+    let w = t(&expected_w, &[2, k]);
+    let by_hand = a
+        .broadcast_mul(&w.reshape((2, k, 1, 1)).unwrap())
+        .unwrap()
+        .sum_keepdim(1)
+        .unwrap()
+        .relu()
+        .unwrap();
+    assert_close(&maps[2], &flat(&by_hand), 1e-5);
+    let up = ScoreCam::new("relu2").attribute(&net, &x, &target).unwrap();
+    assert_eq!(up.dims(), &[2, 1, 40, 40]);
+}
+
+#[test]
+fn location_and_score_cams_reject_layers_without_feature_maps() {
+    let h = Network::init(&zoo::spec("H").unwrap(), 0, &Device::Cpu).unwrap();
+    let x = Tensor::zeros((1, 1, 40, 40), DType::F32, &Device::Cpu).unwrap();
+    let target = Target::class(3);
+    for (op, method) in [
+        ("hires_cam", &HiResCam::new("fc4") as &dyn Attribution),
+        ("layer_cam", &LayerCam::new("fc4")),
+        ("score_cam", &ScoreCam::new("fc4")),
+    ] {
+        let e = method.attribute(&h, &x, &target).unwrap_err().to_string();
+        assert!(
+            e.contains(op) && e.contains("not a feature map") && e.contains("relu3"),
+            "{e}"
+        );
+        let empty = x.narrow(0, 0, 0).unwrap();
+        let e = method
+            .attribute(&h, &empty, &target)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(op) && e.contains("the batch is empty"), "{e}");
+    }
+    let e = ScoreCam::new("conv9")
+        .attribute(&h, &x, &target)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("conv9"), "{e}");
+    // Location weights must match the activations' shape.
+    let a = Tensor::zeros((1, 2, 3, 3), DType::F32, &Device::Cpu).unwrap();
+    let w = Tensor::zeros((1, 2, 3, 2), DType::F32, &Device::Cpu).unwrap();
+    assert!(weighted_sum(&a, &w).is_err());
 }

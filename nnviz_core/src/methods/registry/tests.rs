@@ -17,7 +17,7 @@ fn every_method_builds_with_its_defaults_and_names_are_unique() {
         assert!(build(m.name, &[]).is_ok(), "{}", m.name);
         assert_eq!(METHODS.iter().filter(|n| n.name == m.name).count(), 1);
     }
-    assert_eq!(METHODS.len(), 17);
+    assert_eq!(METHODS.len(), 20);
 }
 
 #[test]
@@ -63,6 +63,14 @@ fn every_documented_parameter_is_accepted() {
         ("xgrad-cam", "relu=false"),
         ("grad-cam-plus-plus", "layer=conv2"),
         ("grad-cam-plus-plus", "relu=false"),
+        ("hires-cam", "layer=relu2"),
+        ("hires-cam", "relu=false"),
+        ("layer-cam", "layer=conv1"),
+        ("layer-cam", "relu=false"),
+        ("score-cam", "layer=relu2"),
+        ("score-cam", "relu=false"),
+        ("score-cam", "softmax=false"),
+        ("score-cam", "batch-size=64"),
     ];
     for (m, a) in examples {
         assert!(build(m, &kv(&[a])).is_ok(), "{m} {a}");
@@ -115,6 +123,10 @@ fn errors_list_what_is_valid() {
     assert!(e.contains("low=2") && e.contains("high=1"), "{e}");
     let e = err("occlusion", &["window=0"]);
     assert!(e.contains("window=\"0\"") && e.contains("≥ 1"), "{e}");
+    let e = err("score-cam", &["batch-size=0"]);
+    assert!(e.contains("batch-size=\"0\"") && e.contains("≥ 1"), "{e}");
+    let e = err("score-cam", &["softmax=yes"]);
+    assert!(e.contains("true, false"), "{e}");
     let e = err("smoothgrad", &["seed=1", "seed=2"]);
     assert!(e.contains("twice"), "{e}");
     let e = parse_params(&["steps".to_string()])
