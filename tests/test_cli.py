@@ -119,7 +119,8 @@ def test_a_cache_with_another_recipe_is_retrained(tmp_path):
 METHODS = [
     "gradient", "input-x-gradient", "integrated-gradients", "smoothgrad", "guided-backprop",
     "deconvnet", "lrp-epsilon", "lrp-zplus", "lrp-alpha2beta1", "lrp-epsilon-plus",
-    "deep-taylor", "deeplift", "cam", "grad-cam", "grad-cam-plus-plus", "xgrad-cam", "occlusion",
+    "deep-taylor", "deeplift", "cam", "grad-cam", "grad-cam-plus-plus", "xgrad-cam", "hires-cam",
+    "layer-cam", "score-cam", "occlusion",
 ]
 # Fewer evaluations than the defaults keep CI fast; the defaults are exercised by the Rust tests.
 FAST = {"integrated-gradients": ["--param", "steps=8"], "smoothgrad": ["--param", "samples=4"],
@@ -354,7 +355,7 @@ def test_bench_export_writes_what_it_computed(tmp_path):
     assert shape == [2, 10]
     assert targets == [argmax(logits[i * 10:(i + 1) * 10]) for i in range(2)]
     keys = [row["key"] for row in timings["rows"]]
-    assert keys[0] == "forward" and len(keys) == 17, keys
+    assert keys[0] == "forward" and len(keys) == 20, keys
     for row in timings["rows"]:
         assert row["repeats"] == 1 and row["threads"] == 1 and row["median_ms"] > 0, row
         if row["key"] == "forward":
