@@ -361,7 +361,8 @@ def with_candle_relu(model):
 
 # nnviz's methods that differentiate through candle's autograd (the others use nnviz's own
 # backward rules, with ReLU'(0) = 0).
-AUTOGRAD = {"gradient", "input_x_gradient", "integrated_gradients", "smooth_grad", "grad_cam", "grad_cam_pp"}
+AUTOGRAD = {"gradient", "input_x_gradient", "integrated_gradients", "smooth_grad", "grad_cam", "grad_cam_pp",
+            "xgrad_cam", "hires_cam", "layer_cam"}
 
 
 def feature_layer(model, name):
@@ -412,6 +413,57 @@ def xgrad_cam(model, x, targets, layer):
                     torch.zeros_like(s))
     cam = F.relu((w * a).sum(dim=1, keepdim=True))
     return F.interpolate(cam, size=x.shape[2:], mode="bilinear", align_corners=True)
+
+
+def hires_cam(model, x, targets, layer):
+    """HiResCAM from the paper's formula (Draelos & Carin 2020): L = relu(sum_k g_k * A_k), location by
+    location, stretched bilinearly with aligned corners."""
+    a, g = layer_activation_and_gradient(model, x, targets, layer)
+    cam = F.relu((g * a).sum(dim=1, keepdim=True))
+    return F.interpolate(cam, size=x.shape[2:], mode="bilinear", align_corners=True)
+
+
+def layer_cam(model, x, targets, layer):
+    """LayerCAM from the paper's formula (Jiang et al. 2021): L = relu(sum_k relu(g_k) * A_k)."""
+    a, g = layer_activation_and_gradient(model, x, targets, layer)
+    cam = F.relu((F.relu(g) * a).sum(dim=1, keepdim=True))
+    return F.interpolate(cam, size=x.shape[2:], mode="bilinear", align_corners=True)
+
+
+def score_cam(model, x, targets, layer, per_pass=500):
+    """Score-CAM as pytorch-grad-cam defines it (Wang et al. 2020): each channel of A upsampled with
+    aligned corners, min-max normalised per image (a constant channel: a zero mask), the input
+    masked by it and scored (the target's logit); weights = softmax over the channels of those
+    scores; L = relu(sum_k w_k A_k). Masked inputs are evaluated about per_pass at a time (whole
+    channels of the batch), as nnviz does."""
+    acts = {}
+    h = feature_layer(model, layer).register_forward_hook(lambda m, i, o: acts.__setitem__("a", o))
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        h.remove()
+    a = acts["a"]
+    n, k = a.shape[:2]
+    size = x.shape[2:]
+    scores = []
+    with torch.no_grad():
+        step = max(per_pass // n, 1)
+        for first in range(0, k, step):
+            up = F.interpolate(a[:, first:first + step], size=size, mode="bilinear", align_corners=True)
+            lo = up.amin(dim=(2, 3), keepdim=True)
+            span = up.amax(dim=(2, 3), keepdim=True) - lo
+            span_low = a[:, first:first + step].amax(dim=(2, 3), keepdim=True) - a[:, first:first + step].amin(
+                dim=(2, 3), keepdim=True)
+            flat = (span == 0) | (span_low == 0)
+            m = torch.where(flat, torch.zeros_like(up), (up - lo) / torch.where(flat, torch.ones_like(span), span))
+            kc = m.shape[1]
+            masked = (x[:, None] * m[:, :, None]).transpose(0, 1).reshape(kc * n, *x.shape[1:])
+            z = model(masked).reshape(kc, n, -1)
+            scores.append(z.gather(2, targets[None, :, None].expand(kc, n, 1))[..., 0].T)
+        w = torch.softmax(torch.cat(scores, dim=1), dim=1)
+        cam = F.relu((w[:, :, None, None] * a).sum(dim=1, keepdim=True))
+        return F.interpolate(cam, size=size, mode="bilinear", align_corners=True)
 
 
 def smooth_grad(model, x, targets, seed, samples=50, level=0.15, per_pass=5):
@@ -514,6 +566,12 @@ def peers(args):
                         lambda m, x, t: grad_cam_pp(m, x, t, "conv2")),
         "xgrad_cam": ("XGrad-CAM written in torch from the paper's formula", "exact",
                       lambda m, x, t: xgrad_cam(m, x, t, "conv2")),
+        "hires_cam": ("HiResCAM written in torch from the paper's formula", "exact",
+                      lambda m, x, t: hires_cam(m, x, t, "conv2")),
+        "layer_cam": ("LayerCAM written in torch from the paper's formula", "exact",
+                      lambda m, x, t: layer_cam(m, x, t, "conv2")),
+        "score_cam": ("Score-CAM in torch, pytorch-grad-cam's definition, 500 masked inputs per pass", "exact",
+                      lambda m, x, t: score_cam(m, x, t, "conv2")),
         "occlusion": ("Captum Occlusion, window (1, 4, 4), strides (1, 2, 2), baseline 0, "
                       f"{args.occlusion_batch} windows per pass", "exact",
                       lambda m, x, t: Occlusion(m).attribute(
@@ -633,7 +691,11 @@ def compare_one(args, t, workdir):
     notes = []
     relu_diag = False
     table = peers(args)
-    keys = [r["key"] for r in timings["rows"] if r["file"]]
+    unknown = (args.methods or set()) - set(rows)
+    if unknown:
+        die(f"--methods: no method {', '.join(sorted(unknown))} in nnviz's bench; its keys: "
+            f"{', '.join(r['key'] for r in timings['rows'] if r['file'])}")
+    keys = [r["key"] for r in timings["rows"] if r["file"] and (args.methods is None or r["key"] in args.methods)]
     for key in keys + (["deep_lift_captum"] if "deep_lift" in keys else []):
         row = rows.get(key) or rows["deep_lift"]
         nn_result = load_npy(out / row["file"])
@@ -724,8 +786,9 @@ def compare_one(args, t, workdir):
             "seeded reference CNN has zero biases, so on blank background the pre-activations are exactly 0 "
             "and the two conventions give different gradients there. The ↳ rows rerun the peer with "
             "candle's convention.")
-    notes.append("Grad-CAM and Grad-CAM++ are maps [N, 1, 28, 28]: conv2's map (14 × 14) with the ReLU, "
-                 "stretched bilinearly with aligned corners, as nnviz computes them.")
+    notes.append("The CAMs (Grad-CAM, Grad-CAM++, XGrad-CAM, HiResCAM, LayerCAM, Score-CAM) are maps "
+                 "[N, 1, 28, 28]: conv2's map (14 × 14) with the ReLU, stretched bilinearly with aligned "
+                 "corners, as nnviz computes them.")
     lines += [""] + [f"* {n}" for n in notes] + [""]
     return "\n".join(lines), failures
 
@@ -843,7 +906,11 @@ def main():
     p.add_argument("--workdir", type=pathlib.Path, help="where the exports go (default: a temporary directory)")
     p.add_argument("--out", type=pathlib.Path, help="also write the Markdown report here")
     p.add_argument("--no-zoo", action="store_true", help="skip the zoo rebuild check and the trained-model check")
+    p.add_argument("--methods", help="compare only these methods (comma-separated bench keys, e.g. "
+                                      "hires_cam,score_cam); nnviz still runs its whole suite")
     args = p.parse_args()
+    if args.methods is not None:
+        args.methods = {m.strip() for m in args.methods.split(",") if m.strip()}
     if not args.nnviz.exists():
         die(f"no nnviz binary at {args.nnviz}; build it with `cargo build --release --features cli` "
             "or pass --nnviz")
