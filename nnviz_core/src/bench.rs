@@ -46,10 +46,11 @@ pub struct Case {
     /// The largest relative L2 difference accepted between two implementations of the same
     /// arithmetic (GPU and CPU, or the CPU kernels and candle's ops): [`AGREEMENT`], or
     /// [`AGREEMENT_SAMPLED`] for methods that route gradients through max-pooling at many
-    /// perturbed inputs (occlusion evaluates many too, but forward only: [`AGREEMENT`]).
+    /// perturbed inputs (occlusion and Score-CAM evaluate many too, but forward only:
+    /// [`AGREEMENT`]).
     pub tolerance: f32,
     /// Whether the method evaluates the network at many inputs per image (integrated gradients,
-    /// SmoothGrad, occlusion): it gets at most 3 timed runs.
+    /// SmoothGrad, occlusion, Score-CAM): it gets at most 3 timed runs.
     pub long: bool,
 }
 
@@ -73,8 +74,9 @@ pub fn suite() -> Vec<Case> {
         long: false,
     };
     // Many network evaluations per image: fewer timed runs; and where gradients are routed
-    // through max-pooling at many perturbed inputs, the looser agreement. Occlusion only runs
-    // forward passes (a tie in a pooling window gives the same maximum either way): AGREEMENT.
+    // through max-pooling at many perturbed inputs, the looser agreement. Occlusion and
+    // Score-CAM only run forward passes (a tie in a pooling window gives the same maximum
+    // either way): AGREEMENT.
     let sampled = |c: Case| Case {
         tolerance: AGREEMENT_SAMPLED,
         long: true,

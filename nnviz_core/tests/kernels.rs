@@ -1253,6 +1253,22 @@ fn cam_weights_and_weighted_sums_match_direct_loops() {
     assert_rel("weighted channel sum", &flat(&m), &want);
     let err = kernels::weighted_channel_sum(&a, &tensor(&wv[..k], &[1, k])).unwrap_err();
     assert!(err.to_string().contains("weights [1, 5]"), "{err}");
+
+    // Location weights (HiResCAM: the gradient itself): m = Σ_k g_k ⊙ a_k.
+    let m = kernels::location_weighted_sum(&a, &g).unwrap();
+    assert_eq!(m.dims(), &[n, 1, h, w]);
+    let mut want = vec![0f64; n * p];
+    for i in 0..n {
+        for c in 0..k {
+            for j in 0..p {
+                let at = (i * k + c) * p + j;
+                want[i * p + j] += gv[at] as f64 * av[at] as f64;
+            }
+        }
+    }
+    assert_rel("location-weighted sum", &flat(&m), &want);
+    let err = kernels::location_weighted_sum(&a, &g.narrow(1, 0, 2).unwrap()).unwrap_err();
+    assert!(err.to_string().contains("[3, 2, 4, 6]"), "{err}");
 }
 
 #[test]

@@ -1,6 +1,7 @@
-//! The per-channel weights of Grad-CAM and Grad-CAM++ and the weighted channel sum of a class
-//! activation map, each in one pass over the feature maps (see [`super::cam_weights`] and
-//! [`super::weighted_channel_sum`]). Through candle's operations Grad-CAM++'s weights take a
+//! The per-channel weights of Grad-CAM and Grad-CAM++ and the weighted channel sums of a class
+//! activation map (per channel, and per location for HiResCAM and LayerCAM), each in one pass
+//! over the feature maps (see [`super::cam_weights`], [`super::weighted_channel_sum`] and
+//! [`super::location_weighted_sum`]). Through candle's operations Grad-CAM++'s weights take a
 //! dozen single-threaded passes over `[N, K, h, w]`, which cost as much as the backward pass
 //! itself on the reference CNN.
 
@@ -11,6 +12,7 @@ use super::{cpu_f32, op_err};
 
 const WEIGHTS: &str = "nnviz-cam-weights";
 const SUM: &str = "nnviz-weighted-channel-sum";
+const LOCATION_SUM: &str = "nnviz-location-weighted-sum";
 
 /// How the channel weights `w_k` come from activations `a` and gradients `g` of one map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,5 +123,40 @@ impl CustomOp2 for WeightedChannelSum {
                 });
         }
         Ok((CpuStorage::F32(m), Shape::from((n, 1, h, wd))))
+    }
+}
+
+/// `(a[N, K, h, w], w[N, K, h, w]) → m[N, 1, h, w]`, `m_n = Σ_k w_nk ⊙ a_nk`. Not differentiable.
+pub(super) struct LocationWeightedSum;
+
+impl CustomOp2 for LocationWeightedSum {
+    fn name(&self) -> &'static str {
+        LOCATION_SUM
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (n, k, p) = planes(LOCATION_SUM, l1, l2)?;
+        let d = l1.dims();
+        let a = cpu_f32(LOCATION_SUM, "activations", s1, l1)?;
+        let w = cpu_f32(LOCATION_SUM, "weights", s2, l2)?;
+        let mut m = vec![0f32; n * p];
+        if p > 0 && k > 0 {
+            m.par_chunks_mut(p)
+                .zip(a.par_chunks(k * p).zip(w.par_chunks(k * p)))
+                .for_each(|(m, (a, w))| {
+                    for (plane, weights) in a.chunks(p).zip(w.chunks(p)) {
+                        for ((o, &v), &wv) in m.iter_mut().zip(plane).zip(weights) {
+                            *o += wv * v;
+                        }
+                    }
+                });
+        }
+        Ok((CpuStorage::F32(m), Shape::from((n, 1, d[2], d[3]))))
     }
 }

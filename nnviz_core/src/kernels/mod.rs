@@ -141,7 +141,8 @@ pub struct Switches {
     pub pool: bool,
     /// ReLU and its gradient gate `g ⊙ 1[a > 0]`.
     pub relu: bool,
-    /// The channel weights and weighted sums of Grad-CAM and Grad-CAM++.
+    /// The channel weights and weighted sums of the gradient CAMs (per channel, and per location
+    /// for HiResCAM and LayerCAM).
     pub cam: bool,
     /// The elementwise kernels: the relevance rules' steps (LRP's stabilised ratio, DeepLIFT's
     /// rescale multipliers), training's dropout product and occlusion's occluded copies.
@@ -372,6 +373,17 @@ pub fn weighted_channel_sum(a: &Tensor, w: &Tensor) -> Result<Tensor> {
     )?;
     Ok(a.contiguous()?
         .apply_op2(&w.contiguous()?, cam::WeightedChannelSum)?)
+}
+
+/// `m[N, 1, h, w] = Σ_k w[n, k] ⊙ a[n, k]` for location weights `w` shaped like the feature maps
+/// `a[N, K, h, w]` (HiResCAM, LayerCAM), in one pass. Not differentiable.
+pub fn location_weighted_sum(a: &Tensor, w: &Tensor) -> Result<Tensor> {
+    check_supported(
+        "location_weighted_sum",
+        &[("activations", a), ("weights", w)],
+    )?;
+    Ok(a.contiguous()?
+        .apply_op2(&w.contiguous()?, cam::LocationWeightedSum)?)
 }
 
 /// Max-pooling of `x[N, C, H, W]` with a `kernel[0] × kernel[1]` window, padded cells never win.

@@ -108,6 +108,9 @@ impl CamMap {
 fn weighted_sum(a: &Tensor, w: &Tensor) -> Result<Tensor> {
     if w.rank() == 4 {
         check_pair("cam", a, w)?;
+        if cam_kernels(&[a, w]) {
+            return crate::kernels::location_weighted_sum(a, w);
+        }
         // The channel sum as a product with a row of ones, [1, K] · [N, K, h·w]: a matrix
         // product runs ~30× faster than candle's reduction over the middle axis on the CPU.
         let (n, k, h, wd) = a.dims4()?;
@@ -690,7 +693,7 @@ impl LayerCam {
             net,
             x,
             target,
-            |_, g| Ok(g.relu()?),
+            |_, g| crate::model::layer::relu(g),
         )
     }
 }
