@@ -450,12 +450,11 @@ def score_cam(model, x, targets, layer, per_pass=500):
     with torch.no_grad():
         step = max(per_pass // n, 1)
         for first in range(0, k, step):
-            up = F.interpolate(a[:, first:first + step], size=size, mode="bilinear", align_corners=True)
+            low = a[:, first:first + step]
+            up = F.interpolate(low, size=size, mode="bilinear", align_corners=True)
             lo = up.amin(dim=(2, 3), keepdim=True)
             span = up.amax(dim=(2, 3), keepdim=True) - lo
-            span_low = a[:, first:first + step].amax(dim=(2, 3), keepdim=True) - a[:, first:first + step].amin(
-                dim=(2, 3), keepdim=True)
-            flat = (span == 0) | (span_low == 0)
+            flat = (span == 0) | (low.amax(dim=(2, 3), keepdim=True) == low.amin(dim=(2, 3), keepdim=True))
             m = torch.where(flat, torch.zeros_like(up), (up - lo) / torch.where(flat, torch.ones_like(span), span))
             kc = m.shape[1]
             masked = (x[:, None] * m[:, :, None]).transpose(0, 1).reshape(kc * n, *x.shape[1:])

@@ -33,10 +33,15 @@ fn random(rng: &mut Rng, shape: &[usize]) -> Tensor {
 }
 
 /// Input [N, 1, 2, 2]; conv1 (1×1, 1→2, bias): A₀ = ReLU(2x), A₁ = ReLU(1 − x) — for x in
-/// [0, 1] simply 2x and 1 − x; then GAP and fc (2 → 3, no bias) with W = `w`.
-/// Logit c = W_c0 · mean(2x) + W_c1 · mean(1 − x), and CAM_c(i,j) = W_c0 · 2x_ij + W_c1 (1 − x_ij).
-fn gap_net(w: [f32; 6]) -> Network {
-    let spec = NetworkSpec::new("gap", [1, 2, 2])
+/// [0, 1] simply 2x and 1 − x; relu1; then the `head` layers and fc (no bias) from `features`
+/// to `classes` with weight `fc`.
+fn two_channel_net(
+    name: &str,
+    head: &[(&str, LayerSpec)],
+    (features, classes): (usize, usize),
+    fc: &[f32],
+) -> Network {
+    let mut spec = NetworkSpec::new(name, [1, 2, 2])
         .push(
             "conv1",
             LayerSpec::Conv2d {
@@ -48,23 +53,38 @@ fn gap_net(w: [f32; 6]) -> Network {
                 bias: true,
             },
         )
-        .push("relu1", LayerSpec::Relu)
-        .push("gap", LayerSpec::GlobalAvgPool)
-        .push("flatten", LayerSpec::Flatten)
-        .push(
-            "fc",
-            LayerSpec::Linear {
-                in_features: 2,
-                out_features: 3,
-                bias: false,
-            },
-        );
+        .push("relu1", LayerSpec::Relu);
+    for (layer, kind) in head {
+        spec = spec.push(layer, kind.clone());
+    }
+    let spec = spec.push(
+        "fc",
+        LayerSpec::Linear {
+            in_features: features,
+            out_features: classes,
+            bias: false,
+        },
+    );
     let params = HashMap::from([
         ("conv1.weight".to_string(), t(&[2., -1.], &[2, 1, 1, 1])),
         ("conv1.bias".to_string(), t(&[0., 1.], &[2])),
-        ("fc.weight".to_string(), t(&w, &[3, 2])),
+        ("fc.weight".to_string(), t(fc, &[classes, features])),
     ]);
     Network::from_parts(&spec, params).unwrap()
+}
+
+/// [`two_channel_net`] with GAP, flatten and fc (2 → 3) with W = `w`.
+/// Logit c = W_c0 · mean(2x) + W_c1 · mean(1 − x), and CAM_c(i,j) = W_c0 · 2x_ij + W_c1 (1 − x_ij).
+fn gap_net(w: [f32; 6]) -> Network {
+    two_channel_net(
+        "gap",
+        &[
+            ("gap", LayerSpec::GlobalAvgPool),
+            ("flatten", LayerSpec::Flatten),
+        ],
+        (2, 3),
+        &w,
+    )
 }
 
 const W: [f32; 6] = [1.0, 0.5, -1.0, 2.0, 0.5, -3.0];
@@ -391,38 +411,10 @@ fn xgrad_cam_conserves_the_logit_on_a_bias_free_network() {
     assert_eq!(up.dims(), &[3, 1, 40, 40]);
 }
 
-/// Input [N, 1, 2, 2]; conv1 and relu1 as in [`gap_net`] (A₀ = 2x, A₁ = 1 − x for x in [0, 1]),
-/// then flatten and fc (8 → 2, no bias) with weight `v`: logit c = Σ_{k,p} v[c][4k + p] A_k(p),
-/// so ∂z_c/∂A_k(p) = v[c][4k + p] differs between locations.
+/// [`two_channel_net`] with flatten and fc (8 → 2) with weight `v`: logit
+/// c = Σ_{k,p} v[c][4k + p] A_k(p), so ∂z_c/∂A_k(p) = v[c][4k + p] differs between locations.
 fn flat_net(v: [f32; 16]) -> Network {
-    let spec = NetworkSpec::new("flat", [1, 2, 2])
-        .push(
-            "conv1",
-            LayerSpec::Conv2d {
-                in_channels: 1,
-                out_channels: 2,
-                kernel: [1, 1],
-                stride: 1,
-                padding: Padding::Valid,
-                bias: true,
-            },
-        )
-        .push("relu1", LayerSpec::Relu)
-        .push("flatten", LayerSpec::Flatten)
-        .push(
-            "fc",
-            LayerSpec::Linear {
-                in_features: 8,
-                out_features: 2,
-                bias: false,
-            },
-        );
-    let params = HashMap::from([
-        ("conv1.weight".to_string(), t(&[2., -1.], &[2, 1, 1, 1])),
-        ("conv1.bias".to_string(), t(&[0., 1.], &[2])),
-        ("fc.weight".to_string(), t(&v, &[2, 8])),
-    ]);
-    Network::from_parts(&spec, params).unwrap()
+    two_channel_net("flat", &[("flatten", LayerSpec::Flatten)], (8, 2), &v)
 }
 
 /// Class 0 has gradients of both signs, class 1 only non-negative ones.
