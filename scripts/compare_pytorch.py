@@ -362,7 +362,7 @@ def with_candle_relu(model):
 # nnviz's methods that differentiate through candle's autograd (the others use nnviz's own
 # backward rules, with ReLU'(0) = 0).
 AUTOGRAD = {"gradient", "input_x_gradient", "integrated_gradients", "smooth_grad", "grad_cam", "grad_cam_pp",
-            "xgrad_cam", "hires_cam", "layer_cam"}
+            "xgrad_cam", "hires_cam", "layer_cam", "gradient_shap"}
 
 
 def feature_layer(model, name):
@@ -501,6 +501,22 @@ def smooth_grad_moments(model, x, targets, samples, seed=1, level=0.15, per_pass
     return mean, (s2 / samples - mean ** 2) * samples / (samples - 1)
 
 
+def gradient_shap(model, x, targets, seed, samples=50):
+    """Captum GradientShap against one all-zero reference, no noise, 50 samples."""
+    from captum.attr import GradientShap
+    torch.manual_seed(seed)
+    return GradientShap(model).attribute(
+        x, baselines=torch.zeros_like(x[:1]), n_samples=samples, stdevs=0.0, target=targets).detach()
+
+
+def guided_grad_cam(model, x, targets, layer):
+    """Captum GuidedBackprop times the Grad-CAM peer (ReLU, bilinear with aligned corners, as the paper
+    stretches it; Captum's GuidedGradCam uses nearest-neighbour interpolation by default)."""
+    from captum.attr import GuidedBackprop
+    gb = GuidedBackprop(model).attribute(x, target=targets).detach()
+    return gb * grad_cam(model, x, targets, layer)
+
+
 def mean_z2(estimate, mean, var, n, big_n):
     """The mean over pixels of z^2 = (estimate - mean)^2 / (var (1/n + 1/N)): 1 in expectation when
     `estimate` is an n-sample average of the same noisy gradients whose N-sample mean and variance
@@ -569,6 +585,11 @@ def peers(args):
                       lambda m, x, t: hires_cam(m, x, t, "conv2")),
         "layer_cam": ("LayerCAM written in torch from the paper's formula", "exact",
                       lambda m, x, t: layer_cam(m, x, t, "conv2")),
+        "gradient_shap": ("Captum GradientShap, one all-zero reference, no noise, 50 samples (random, yet "
+                          "exact here: see the notes)", "exact",
+                          lambda m, x, t: gradient_shap(m, x, t, seed=0)),
+        "guided_grad_cam": ("Captum GuidedBackprop ⊙ the Grad-CAM peer (bilinear, aligned corners)", "exact",
+                            lambda m, x, t: guided_grad_cam(m, x, t, "conv2")),
         "score_cam": ("Score-CAM in torch, pytorch-grad-cam's definition, 500 masked inputs per pass", "exact",
                       lambda m, x, t: score_cam(m, x, t, "conv2")),
         "occlusion": ("Captum Occlusion, window (1, 4, 4), strides (1, 2, 2), baseline 0, "
@@ -785,6 +806,11 @@ def compare_one(args, t, workdir):
             "seeded reference CNN has zero biases, so on blank background the pre-activations are exactly 0 "
             "and the two conventions give different gradients there. The ↳ rows rerun the peer with "
             "candle's convention.")
+    notes.append("GradientSHAP draws random points αx on the path from the black image, but on the bias-free "
+                 "reference CNN the gradient is the same at every αx (positive homogeneity), so every draw of "
+                 "either library gives x ⊙ ∂s/∂x and the two agree to rounding whatever their random numbers. "
+                 "nnviz's own tests check the draws on networks where they matter (completeness in "
+                 "expectation, convergence to integrated gradients).")
     notes.append("The CAMs (Grad-CAM, Grad-CAM++, XGrad-CAM, HiResCAM, LayerCAM, Score-CAM) are maps "
                  "[N, 1, 28, 28]: conv2's map (14 × 14) with the ReLU, stretched bilinearly with aligned "
                  "corners, as nnviz computes them.")

@@ -22,8 +22,8 @@ use candle_core::{Device, Tensor};
 
 use crate::attribution::{Attribution, Target};
 use crate::methods::{
-    GradCam, GradCamPlusPlus, HiResCam, InputXGradient, IntegratedGradients, LayerCam, Occlusion,
-    Saliency, ScoreCam, SmoothGrad, XGradCam,
+    GradCam, GradCamPlusPlus, GradientShap, GuidedGradCam, HiResCam, InputXGradient,
+    IntegratedGradients, LayerCam, Occlusion, Saliency, ScoreCam, SmoothGrad, XGradCam,
 };
 use crate::model::{LayerSpec, NetworkSpec, Padding};
 use crate::relevance::{Composite, Deconvnet, DeepLift, DeepTaylor, GuidedBackprop, Lrp, Rule};
@@ -50,14 +50,14 @@ pub struct Case {
     /// [`AGREEMENT`]).
     pub tolerance: f32,
     /// Whether the method evaluates the network at many inputs per image (integrated gradients,
-    /// SmoothGrad, occlusion, Score-CAM): it gets at most 3 timed runs.
+    /// SmoothGrad, GradientSHAP, occlusion, Score-CAM): it gets at most 3 timed runs.
     pub long: bool,
 }
 
 /// Agreement expected of a method evaluated once per input: rounding only.
 pub const AGREEMENT: f32 = 1e-4;
 
-/// Agreement expected of integrated gradients and SmoothGrad. Over thousands of interpolated or
+/// Agreement expected of integrated gradients, SmoothGrad and GradientSHAP. Over thousands of interpolated or
 /// noisy inputs a few max-pooling windows hold two values within rounding of each other; a
 /// different summation order then picks the other winner and routes that window's gradient
 /// elsewhere. Measured: 2e-4 (integrated gradients) and 1e-3 (SmoothGrad) between the CPU
@@ -99,6 +99,11 @@ pub fn suite() -> Vec<Case> {
             "SmoothGrad (50 samples)",
             "smooth_grad",
             Box::new(SmoothGrad::new(Saliency::default())),
+        )),
+        sampled(case(
+            "GradientSHAP (50 draws, black reference)",
+            "gradient_shap",
+            Box::<GradientShap>::default(),
         )),
         case(
             "guided backprop",
@@ -150,6 +155,11 @@ pub fn suite() -> Vec<Case> {
             "HiResCAM (conv2)",
             "hires_cam",
             Box::new(HiResCam::new("conv2")),
+        ),
+        case(
+            "Guided Grad-CAM (conv2)",
+            "guided_grad_cam",
+            Box::new(GuidedGradCam::new("conv2")),
         ),
         case(
             "LayerCAM (conv2)",

@@ -5,8 +5,9 @@ pub use crate::candle::{DType, Device, IndexOp, Module, Tensor, D};
 pub use crate::data::{ClutteredConfig, Dataset};
 pub use crate::methods::{
     ActivationMaximization, AmInit, AmObjective, Baseline, Cam, Corners, GradCam, GradCamPlusPlus,
-    GradientTransform, HiResCam, InputXGradient, IntegratedGradients, LayerCam, Noise, Occlusion,
-    Quadrature, Saliency, ScoreCam, SmoothGrad, SmoothGradVariant, XGradCam,
+    GradientShap, GradientTransform, GuidedGradCam, HiResCam, InputXGradient, IntegratedGradients,
+    LayerCam, Noise, Occlusion, Quadrature, Saliency, ScoreCam, SmoothGrad, SmoothGradVariant,
+    XGradCam,
 };
 pub use crate::model::{vae, zoo, Generator, Layer, Network, Padding, Vae, VaeRecipe};
 pub use crate::relevance::{

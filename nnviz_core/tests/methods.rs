@@ -706,3 +706,138 @@ fn every_registered_method_rejects_an_empty_batch_by_name() {
         assert!(err.contains("the batch is empty"), "{}: {err}", m.name);
     }
 }
+
+#[test]
+fn gradient_shap_of_a_linear_model_is_weight_times_difference_to_the_drawn_baselines() {
+    let mut rng = Rng::new(21);
+    let net = smooth_model(&mut rng);
+    let x = random_input(&mut rng, &[2, 1, 2, 3]);
+    let w = flat(&net.parameters()[0].1)[6..12].to_vec(); // row 1 of [3, 6]
+    let xv = flat(&x);
+    // one reference: every draw gives w ⊙ (x − x̄), whatever α
+    let one = GradientShap {
+        baselines: References::Constant(0.25),
+        samples: 7,
+        ..GradientShap::default()
+    };
+    let got = flat(&one.attribute(&net, &x, &Target::class(1)).unwrap());
+    let want: Vec<f32> = (0..12).map(|i| w[i % 6] * (xv[i] - 0.25)).collect();
+    assert!(close(&got, &want, 1e-5), "{got:?} vs {want:?}");
+    // two references 0 and 1: φ = w ⊙ (x − mean of the drawn baselines), so every coordinate of
+    // φ / w − x is minus the same fraction of draws of the second reference, a multiple of 1/S
+    let refs = t(&[vec![0f32; 6], vec![1f32; 6]].concat(), &[2, 1, 2, 3]);
+    let samples = 400;
+    let two = GradientShap {
+        samples,
+        seed: 3,
+        ..GradientShap::with_baselines(refs.clone())
+    };
+    let got = flat(&two.attribute(&net, &x, &Target::class(1)).unwrap());
+    for n in 0..2 {
+        let share: Vec<f32> = (0..6)
+            .map(|i| xv[n * 6 + i] - got[n * 6 + i] / w[i])
+            .collect();
+        assert!(
+            share.iter().all(|s| (s - share[0]).abs() < 1e-4),
+            "{share:?}"
+        );
+        let k = share[0] * samples as f32;
+        assert!((k - k.round()).abs() < 1e-2, "{k}");
+        // the draws are uniform: close to half of them pick the second reference
+        assert!((share[0] - 0.5).abs() < 0.1, "{share:?}");
+    }
+    // seeded; the batch size does not change the draws
+    let again = GradientShap {
+        batch_size: 3,
+        ..two.clone()
+    };
+    assert_eq!(
+        got,
+        flat(&again.attribute(&net, &x, &Target::class(1)).unwrap())
+    );
+}
+
+#[test]
+fn gradient_shap_is_complete_in_expectation_and_near_integrated_gradients() {
+    // The mean of Σφ over many draws approaches s(x) − s(x̄), and φ approaches integrated
+    // gradients from the same (single) baseline; a single draw does neither.
+    let mut rng = Rng::new(22);
+    let net = Network::init(&zoo::spec("A").unwrap(), 5, &dev()).unwrap();
+    // bright inputs: logits of several units, so that the softmax saturates along the path
+    let x = (random_input(&mut rng, &[2, 1, 28, 28]) * 12.0).unwrap();
+    // the softmax probability: the gradient changes all along the path, so the draws matter
+    let target = Target::classes(vec![3, 8]).with_score(Score::Softmax);
+    let shap = GradientShap {
+        samples: 4000,
+        ..GradientShap::default()
+    }
+    .attribute(&net, &x, &target)
+    .unwrap();
+    let ig = IntegratedGradients {
+        steps: 400,
+        quadrature: Quadrature::RiemannMiddle,
+        ..Default::default()
+    };
+    let (ig_map, _) = ig.attribute_with_delta(&net, &x, &target).unwrap();
+    let logits = net.forward(&x).unwrap();
+    let zero = net.forward(&x.zeros_like().unwrap()).unwrap();
+    let (s, s0) = (
+        flat(&target.score(&logits).unwrap()),
+        flat(&target.score(&zero).unwrap()),
+    );
+    let (a, b) = (flat(&shap), flat(&ig_map));
+    for n in 0..2 {
+        let r = n * 784..(n + 1) * 784;
+        let total: f32 = a[r.clone()].iter().sum();
+        let want = s[n] - s0[n];
+        assert!(
+            (total - want).abs() < 0.03 * want.abs(),
+            "{total} vs {want}"
+        );
+        let diff: f32 = a[r.clone()]
+            .iter()
+            .zip(&b[r.clone()])
+            .map(|(p, q)| (p - q).powi(2))
+            .sum::<f32>()
+            .sqrt();
+        let norm: f32 = b[r].iter().map(|q| q * q).sum::<f32>().sqrt();
+        assert!(diff < 0.1 * norm, "relative L2 {}", diff / norm);
+    }
+    let one = GradientShap {
+        samples: 1,
+        seed: 1,
+        ..GradientShap::default()
+    }
+    .attribute(&net, &x, &target)
+    .unwrap();
+    let one_total: f32 = flat(&one)[..784].iter().sum();
+    let want = s[0] - s0[0];
+    assert!(
+        (one_total - want).abs() > 0.2 * want.abs(),
+        "{one_total} vs {want}"
+    );
+    // noise changes the map; bad settings are errors by name
+    let noisy = GradientShap {
+        samples: 4,
+        stdev: 0.1,
+        ..GradientShap::default()
+    };
+    assert!(noisy.attribute(&net, &x, &target).is_ok());
+    let err = |g: GradientShap| g.attribute(&net, &x, &target).unwrap_err().to_string();
+    assert!(err(GradientShap {
+        samples: 0,
+        ..GradientShap::default()
+    })
+    .contains("samples"));
+    assert!(err(GradientShap {
+        stdev: -1.0,
+        ..GradientShap::default()
+    })
+    .contains("σ"));
+    assert!(err(GradientShap::with_baselines(t(&[0.0; 4], &[1, 1, 2, 2]))).contains("baselines"));
+    assert!(err(GradientShap {
+        baselines: References::Constant(f32::NAN),
+        ..GradientShap::default()
+    })
+    .contains("finite"));
+}

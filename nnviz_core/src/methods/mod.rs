@@ -5,6 +5,7 @@
 //! | [`Saliency`] | `∂s/∂x` (or its absolute value, or its square: sensitivity analysis) | 2.1, 3.2 |
 //! | [`InputXGradient`] | `x ⊙ ∂s/∂x` (simple Taylor decomposition) | 2.2 |
 //! | [`IntegratedGradients`] | `(x − x̄) ⊙ ∫₀¹ ∂s/∂x (x̄ + α(x − x̄)) dα` | 3.4 |
+//! | [`GradientShap`] | `E_{x̄~D, α~U(0,1)}[(x − x̄) ⊙ ∂s/∂x (x̄ + α(x − x̄))]` (expected gradients) | 3.4 |
 //! | [`SmoothGrad`] | `E_ε[A(x + ε)]`, `ε ~ N(0, σ²)` around any method `A` | 3.5 |
 //! | [`Occlusion`] | mean drop `s(x) − s(x with window W ← x̄)` over the windows covering each pixel | 3.1 |
 //! | [`Cam`] | `Σ_k W_ck A_k` on a global-average-pooling + linear head | 4.1 |
@@ -12,6 +13,7 @@
 //! | [`XGradCam`] | `ReLU(Σ_k w_k A_k)`, `w_k = Σ_ij A_k ∂s/∂A_k / Σ_ij A_k` (conserves `s`) | — |
 //! | [`HiResCam`] | `ReLU(Σ_k ∂s/∂A_k ⊙ A_k)` (no averaging; sums to `Σ A ⊙ ∂s/∂A` without the ReLU) | 4.2 |
 //! | [`LayerCam`] | `ReLU(Σ_k ReLU(∂s/∂A_k) ⊙ A_k)` | 4.2 |
+//! | [`GuidedGradCam`] | guided backprop ⊙ upsampled Grad-CAM | 4.2 |
 //! | [`ScoreCam`] | `ReLU(Σ_k w_k A_k)`, `w = softmax_k s(x ⊙ M_k)`, `M_k` = normalised upsampled `A_k` | 4.2 |
 //! | [`GradCamPlusPlus`] | `ReLU(Σ_k w_k A_k)`, `w_k = Σ_ij α_ij ReLU(∂s/∂A_k)` (exp closed form) | 4.3 |
 //! | [`Lrp`] | relevance `R_in = a ⊙ ρ(W)ᵀ (R ⊘ z)` per layer, rules from a [`Composite`] | 2.3 |
@@ -29,6 +31,7 @@
 pub mod act_max;
 pub mod cam;
 pub mod gradient;
+pub mod gradient_shap;
 pub mod integrated_gradients;
 pub mod occlusion;
 pub mod registry;
@@ -36,10 +39,11 @@ pub mod smooth_grad;
 
 pub use act_max::{ActivationMaximization, AmInit, AmObjective, AmResult};
 pub use cam::{
-    upsample_bilinear, Cam, CamMap, Corners, GradCam, GradCamPlusPlus, HiResCam, LayerCam,
-    ScoreCam, XGradCam,
+    upsample_bilinear, Cam, CamMap, Corners, GradCam, GradCamPlusPlus, GuidedGradCam, HiResCam,
+    LayerCam, ScoreCam, XGradCam,
 };
 pub use gradient::{GradientTransform, InputXGradient, Saliency};
+pub use gradient_shap::{GradientShap, References};
 pub use integrated_gradients::{Baseline, IntegratedGradients, Quadrature};
 pub use occlusion::Occlusion;
 pub use smooth_grad::{Noise, SmoothGrad, SmoothGradVariant};

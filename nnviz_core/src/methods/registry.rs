@@ -15,9 +15,9 @@
 
 use crate::attribution::Attribution;
 use crate::methods::{
-    Baseline, Cam, GradCam, GradCamPlusPlus, GradientTransform, HiResCam, InputXGradient,
-    IntegratedGradients, LayerCam, Noise, Occlusion, Quadrature, Saliency, ScoreCam, SmoothGrad,
-    SmoothGradVariant, XGradCam,
+    Baseline, Cam, GradCam, GradCamPlusPlus, GradientShap, GradientTransform, GuidedGradCam,
+    HiResCam, InputXGradient, IntegratedGradients, LayerCam, Noise, Occlusion, Quadrature,
+    References, Saliency, ScoreCam, SmoothGrad, SmoothGradVariant, XGradCam,
 };
 use crate::relevance::{Composite, Deconvnet, DeepLift, DeepTaylor, GuidedBackprop, Lrp, Rule};
 use crate::{Error, Result};
@@ -90,6 +90,26 @@ pub const METHODS: &[MethodInfo] = &[
                 "500",
                 "interpolation points per pass (memory bound)",
             ),
+        ],
+    },
+    MethodInfo {
+        name: "gradient-shap",
+        summary:
+            "expected gradients: random points on paths from random baselines (Lundberg & Lee 2017)",
+        params: &[
+            p(
+                "samples",
+                "50",
+                "draws per example (a baseline, a point on its path, noise)",
+            ),
+            p(
+                "baseline",
+                "0",
+                "constant value of the single reference image",
+            ),
+            p("stdev", "0", "σ of the Gaussian noise added to the input"),
+            p("seed", "0", "seed of the draws"),
+            p("batch-size", "500", "path points per pass (memory bound)"),
         ],
     },
     MethodInfo {
@@ -199,6 +219,11 @@ pub const METHODS: &[MethodInfo] = &[
     MethodInfo {
         name: "layer-cam",
         summary: "LayerCAM, positive gradient ⊙ activation (Jiang et al. 2021), [N,1,H,W]",
+        params: &[CAM_LAYER, CAM_RELU],
+    },
+    MethodInfo {
+        name: "guided-grad-cam",
+        summary: "guided backprop ⊙ upsampled Grad-CAM (Selvaraju et al. 2017), [N,C,H,W]",
         params: &[CAM_LAYER, CAM_RELU],
     },
     MethodInfo {
@@ -387,6 +412,13 @@ pub fn build(name: &str, params: &[(String, String)]) -> Result<Box<dyn Attribut
             )?,
             batch_size: g.count("batch-size")?,
         }),
+        "gradient-shap" => Box::new(GradientShap {
+            baselines: References::Constant(g.finite("baseline")?),
+            samples: g.count("samples")?,
+            stdev: g.non_negative("stdev")?,
+            seed: g.parsed("seed", "a whole number ≥ 0")?,
+            batch_size: g.count("batch-size")?,
+        }),
         "smoothgrad" => Box::new(SmoothGrad {
             samples: g.count("samples")?,
             noise: Noise::Relative(g.non_negative("noise")?),
@@ -455,6 +487,13 @@ pub fn build(name: &str, params: &[(String, String)]) -> Result<Box<dyn Attribut
             layer: cam_layer(),
             relu: cam_relu()?,
             ..LayerCam::default()
+        }),
+        "guided-grad-cam" => Box::new(GuidedGradCam {
+            grad_cam: GradCam {
+                layer: cam_layer(),
+                relu: cam_relu()?,
+                ..GradCam::default()
+            },
         }),
         "score-cam" => Box::new(ScoreCam {
             layer: cam_layer(),

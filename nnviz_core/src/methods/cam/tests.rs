@@ -772,3 +772,56 @@ fn location_and_score_cams_reject_layers_without_feature_maps() {
     let w = Tensor::zeros((1, 2, 3, 2), DType::F32, &Device::Cpu).unwrap();
     assert!(weighted_sum(&a, &w).is_err());
 }
+
+#[test]
+fn guided_grad_cam_matches_hand_computation() {
+    // gap_net, class 0: ∂z₀/∂A = (W₀₀, W₀₁)/4 = (0.25, 0.125) everywhere, both positive, so guided
+    // backprop passes them where the ReLU is open: GB = 2·0.25 − 0.125·1[1 − x > 0], i.e. 0.375
+    // where x < 1 and 0.5 at x = 1. Grad-CAM = ReLU(1.5x + 0.5)/4 at the input's own 2×2 size.
+    let net = gap_net(W);
+    let x = t(&X, &[1, 1, 2, 2]);
+    let got = GuidedGradCam::default()
+        .attribute(&net, &x, &Target::class(0))
+        .unwrap();
+    assert_eq!(got.dims(), &[1, 1, 2, 2]);
+    let want: Vec<f32> = X
+        .iter()
+        .map(|&x| {
+            let gb = if x < 1.0 { 0.375 } else { 0.5 };
+            gb * (1.5 * x + 0.5) / 4.0
+        })
+        .collect();
+    assert_close(&flat(&got), &want, 1e-6);
+}
+
+#[test]
+fn guided_grad_cam_is_guided_backprop_times_the_stretched_grad_cam() {
+    let net = Network::init(&zoo::spec("H").unwrap(), 4, &Device::Cpu).unwrap();
+    let x = random(&mut Rng::new(8), &[2, 1, 40, 40]);
+    let target = Target::classes(vec![2, 7]);
+    for relu in [true, false] {
+        let ggc = GuidedGradCam {
+            grad_cam: GradCam {
+                relu,
+                corners: Corners::HalfPixel,
+                ..GradCam::new("relu3")
+            },
+        };
+        let got = ggc.attribute(&net, &x, &target).unwrap();
+        let gb = crate::relevance::GuidedBackprop
+            .attribute(&net, &x, &target)
+            .unwrap();
+        let cam = ggc.grad_cam.attribute(&net, &x, &target).unwrap();
+        assert_eq!(got.dims(), x.dims());
+        assert_close(
+            &flat(&got),
+            &flat(&(gb * cam.broadcast_as(x.dims()).unwrap()).unwrap()),
+            1e-6,
+        );
+    }
+    assert!(GuidedGradCam::new("fc5")
+        .attribute(&net, &x, &target)
+        .unwrap_err()
+        .to_string()
+        .contains("not a feature map"));
+}

@@ -17,7 +17,7 @@ fn every_method_builds_with_its_defaults_and_names_are_unique() {
         assert!(build(m.name, &[]).is_ok(), "{}", m.name);
         assert_eq!(METHODS.iter().filter(|n| n.name == m.name).count(), 1);
     }
-    assert_eq!(METHODS.len(), 20);
+    assert_eq!(METHODS.len(), 22);
 }
 
 #[test]
@@ -71,6 +71,13 @@ fn every_documented_parameter_is_accepted() {
         ("score-cam", "relu=false"),
         ("score-cam", "softmax=false"),
         ("score-cam", "batch-size=64"),
+        ("gradient-shap", "samples=3"),
+        ("gradient-shap", "baseline=0.5"),
+        ("gradient-shap", "stdev=0.1"),
+        ("gradient-shap", "seed=2"),
+        ("gradient-shap", "batch-size=8"),
+        ("guided-grad-cam", "layer=relu2"),
+        ("guided-grad-cam", "relu=false"),
     ];
     for (m, a) in examples {
         assert!(build(m, &kv(&[a])).is_ok(), "{m} {a}");
