@@ -56,8 +56,8 @@ use super::{classes, finite_mean, host};
 use crate::attribution::{check_input, Attribution, Class, Score, Target};
 use crate::data::atomic_write;
 use crate::methods::{
-    Baseline, GradCam, GradCamPlusPlus, InputXGradient, IntegratedGradients, Occlusion, Saliency,
-    SmoothGrad,
+    Baseline, GradCam, GradCamPlusPlus, GradientShap, GuidedGradCam, HiResCam, InputXGradient,
+    IntegratedGradients, LayerCam, Occlusion, Saliency, ScoreCam, SmoothGrad, XGradCam,
 };
 use crate::relevance::{Deconvnet, DeepLift, DeepTaylor, GuidedBackprop, Lrp};
 use crate::{bail, Network, Result};
@@ -105,6 +105,9 @@ pub fn standard_methods() -> Vec<Method> {
         Method::new("simple Taylor x ⊙ ∂s/∂x", InputXGradient).complete(Completeness::Output),
         Method::new("integrated gradients", IntegratedGradients::default())
             .complete(Completeness::Baseline(Baseline::Zero)),
+        // complete in expectation (50 random points on the path from the black image)
+        Method::new("GradientSHAP", GradientShap::default())
+            .complete(Completeness::Baseline(Baseline::Zero)),
         Method::new("SmoothGrad", SmoothGrad::new(Saliency::default())),
         // relevance is conserved from s(x) down to the pixels (exactly without biases)
         Method::new("LRP ε/z⁺", Lrp::default()).complete(Completeness::Output),
@@ -116,6 +119,11 @@ pub fn standard_methods() -> Vec<Method> {
         // on the last layer with a feature-map output
         Method::new("Grad-CAM", GradCam::default()),
         Method::new("Grad-CAM++", GradCamPlusPlus::default()),
+        Method::new("XGrad-CAM", XGradCam::default()),
+        Method::new("HiResCAM", HiResCam::default()),
+        Method::new("LayerCAM", LayerCam::default()),
+        Method::new("Score-CAM", ScoreCam::default()),
+        Method::new("Guided Grad-CAM", GuidedGradCam::default()),
         // forward passes only: the drop when a 4×4 window (every 2 pixels) is blacked out
         Method::new("occlusion 4×4", Occlusion::default()),
     ]
