@@ -8,6 +8,10 @@
 //! | [`GradientShap`] | `E_{x̄~D, α~U(0,1)}[(x − x̄) ⊙ ∂s/∂x (x̄ + α(x − x̄))]` (expected gradients) | 3.4 |
 //! | [`SmoothGrad`] | `E_ε[A(x + ε)]`, `ε ~ N(0, σ²)` around any method `A` | 3.5 |
 //! | [`Occlusion`] | mean drop `s(x) − s(x with window W ← x̄)` over the windows covering each pixel | 3.1 |
+//! | [`FeatureAblation`] | `s(x) − s(x with feature j ← x̄)` per feature (one at a time) | 3.1 |
+//! | [`ShapleyValues`] | `Σ_S w(#S) [v(S∪{j}) − v(S)]`, `w(k) = k!(M−k−1)!/M!`, over all coalitions of `M` features | 3.1 |
+//! | [`ShapleyValueSampling`] | the mean marginal contribution over random feature orderings (Castro et al. 2009) | 3.1 |
+//! | [`KernelShap`] | Shapley-kernel weighted regression of `v(S)`, efficiency enforced (Lundberg & Lee 2017) | 3.1 |
 //! | [`Cam`] | `Σ_k W_ck A_k` on a global-average-pooling + linear head | 4.1 |
 //! | [`GradCam`] | `ReLU(Σ_k α_k A_k)`, `α_k` = spatial mean of `∂s/∂A_k` | 4.2 |
 //! | [`XGradCam`] | `ReLU(Σ_k w_k A_k)`, `w_k = Σ_ij A_k ∂s/∂A_k / Σ_ij A_k` (conserves `s`) | — |
@@ -35,6 +39,7 @@ pub mod gradient_shap;
 pub mod integrated_gradients;
 pub mod occlusion;
 pub mod registry;
+pub mod shapley;
 pub mod smooth_grad;
 
 pub use act_max::{ActivationMaximization, AmInit, AmObjective, AmResult};
@@ -46,6 +51,9 @@ pub use gradient::{GradientTransform, InputXGradient, Saliency};
 pub use gradient_shap::{GradientShap, References};
 pub use integrated_gradients::{Baseline, IntegratedGradients, Quadrature};
 pub use occlusion::Occlusion;
+pub use shapley::{
+    FeatureAblation, FeatureMask, Features, KernelShap, ShapleyValueSampling, ShapleyValues,
+};
 pub use smooth_grad::{Noise, SmoothGrad, SmoothGradVariant};
 
 pub use crate::relevance::{Composite, Deconvnet, DeepLift, DeepTaylor, GuidedBackprop, Lrp};
