@@ -22,8 +22,9 @@ use candle_core::{Device, Tensor};
 
 use crate::attribution::{Attribution, Target};
 use crate::methods::{
-    GradCam, GradCamPlusPlus, GradientShap, GuidedGradCam, HiResCam, InputXGradient,
-    IntegratedGradients, LayerCam, Occlusion, Saliency, ScoreCam, SmoothGrad, XGradCam,
+    FeatureAblation, GradCam, GradCamPlusPlus, GradientShap, GuidedGradCam, HiResCam,
+    InputXGradient, IntegratedGradients, KernelShap, LayerCam, Occlusion, Saliency, ScoreCam,
+    ShapleyValueSampling, SmoothGrad, XGradCam,
 };
 use crate::model::{LayerSpec, NetworkSpec, Padding};
 use crate::relevance::{Composite, Deconvnet, DeepLift, DeepTaylor, GuidedBackprop, Lrp, Rule};
@@ -170,6 +171,21 @@ pub fn suite() -> Vec<Case> {
             "occlusion (4×4, stride 2)",
             "occlusion",
             Box::<Occlusion>::default(),
+        )),
+        case(
+            "feature ablation (7×7 patches, 16 features)",
+            "feature_ablation",
+            Box::<FeatureAblation>::default(),
+        ),
+        long(case(
+            "Shapley value sampling (7×7 patches, 25 orderings)",
+            "shapley_sampling",
+            Box::<ShapleyValueSampling>::default(),
+        )),
+        long(case(
+            "KernelSHAP (7×7 patches, 200 coalitions)",
+            "kernel_shap",
+            Box::<KernelShap>::default(),
         )),
         long(case(
             "Score-CAM (conv2, 64 channels)",

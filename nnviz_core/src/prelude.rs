@@ -4,10 +4,11 @@ pub use crate::attribution::{Attribution, Class, Score, Target};
 pub use crate::candle::{DType, Device, IndexOp, Module, Tensor, D};
 pub use crate::data::{ClutteredConfig, Dataset};
 pub use crate::methods::{
-    ActivationMaximization, AmInit, AmObjective, Baseline, Cam, Corners, GradCam, GradCamPlusPlus,
-    GradientShap, GradientTransform, GuidedGradCam, HiResCam, InputXGradient, IntegratedGradients,
-    LayerCam, Noise, Occlusion, Quadrature, Saliency, ScoreCam, SmoothGrad, SmoothGradVariant,
-    XGradCam,
+    ActivationMaximization, AmInit, AmObjective, Baseline, Cam, Corners, FeatureAblation,
+    FeatureMask, Features, GradCam, GradCamPlusPlus, GradientShap, GradientTransform,
+    GuidedGradCam, HiResCam, InputXGradient, IntegratedGradients, KernelShap, LayerCam, Noise,
+    Occlusion, Quadrature, Saliency, ScoreCam, ShapleyValueSampling, ShapleyValues, SmoothGrad,
+    SmoothGradVariant, XGradCam,
 };
 pub use crate::model::{vae, zoo, Generator, Layer, Network, Padding, Vae, VaeRecipe};
 pub use crate::relevance::{

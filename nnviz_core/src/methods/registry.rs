@@ -15,9 +15,10 @@
 
 use crate::attribution::Attribution;
 use crate::methods::{
-    Baseline, Cam, GradCam, GradCamPlusPlus, GradientShap, GradientTransform, GuidedGradCam,
-    HiResCam, InputXGradient, IntegratedGradients, LayerCam, Noise, Occlusion, Quadrature,
-    References, Saliency, ScoreCam, SmoothGrad, SmoothGradVariant, XGradCam,
+    Baseline, Cam, FeatureAblation, GradCam, GradCamPlusPlus, GradientShap, GradientTransform,
+    GuidedGradCam, HiResCam, InputXGradient, IntegratedGradients, KernelShap, LayerCam, Noise,
+    Occlusion, Quadrature, References, Saliency, ScoreCam, ShapleyValueSampling, SmoothGrad,
+    SmoothGradVariant, XGradCam,
 };
 use crate::relevance::{Composite, Deconvnet, DeepLift, DeepTaylor, GuidedBackprop, Lrp, Rule};
 use crate::{Error, Result};
@@ -143,6 +144,67 @@ pub const METHODS: &[MethodInfo] = &[
                 "batch-size",
                 "500",
                 "occluded inputs per pass (memory bound)",
+            ),
+        ],
+    },
+    MethodInfo {
+        name: "feature-ablation",
+        summary:
+            "score drop when one patch at a time is set to a baseline (Captum FeatureAblation)",
+        params: &[
+            p(
+                "patch",
+                "7",
+                "side of the square patches that form the features",
+            ),
+            p("baseline", "0", "constant value of an absent pixel"),
+            p(
+                "batch-size",
+                "500",
+                "perturbed inputs per pass (memory bound)",
+            ),
+        ],
+    },
+    MethodInfo {
+        name: "shapley-sampling",
+        summary: "Shapley values of patches from random feature orderings (Castro et al. 2009)",
+        params: &[
+            p(
+                "patch",
+                "7",
+                "side of the square patches that form the features",
+            ),
+            p("samples", "25", "random orderings of the features"),
+            p("seed", "0", "seed of the orderings"),
+            p("baseline", "0", "constant value of an absent pixel"),
+            p(
+                "batch-size",
+                "500",
+                "perturbed inputs per pass (memory bound)",
+            ),
+        ],
+    },
+    MethodInfo {
+        name: "kernel-shap",
+        summary:
+            "Shapley values of patches by Shapley-kernel weighted regression (Lundberg & Lee 2017)",
+        params: &[
+            p(
+                "patch",
+                "7",
+                "side of the square patches that form the features",
+            ),
+            p(
+                "samples",
+                "200",
+                "coalitions drawn from the Shapley kernel (all when fewer)",
+            ),
+            p("seed", "0", "seed of the coalitions"),
+            p("baseline", "0", "constant value of an absent pixel"),
+            p(
+                "batch-size",
+                "500",
+                "perturbed inputs per pass (memory bound)",
             ),
         ],
     },
@@ -442,6 +504,23 @@ pub fn build(name: &str, params: &[(String, String)]) -> Result<Box<dyn Attribut
                     .with_baseline(Baseline::Constant(g.finite("baseline")?))
             })
         }
+        "feature-ablation" => Box::new(FeatureAblation {
+            batch_size: g.count("batch-size")?,
+            ..FeatureAblation::new(g.count("patch")?)
+                .with_baseline(Baseline::Constant(g.finite("baseline")?))
+        }),
+        "shapley-sampling" => Box::new(ShapleyValueSampling {
+            seed: g.parsed("seed", "a whole number ≥ 0")?,
+            batch_size: g.count("batch-size")?,
+            ..ShapleyValueSampling::new(g.count("patch")?, g.count("samples")?)
+                .with_baseline(Baseline::Constant(g.finite("baseline")?))
+        }),
+        "kernel-shap" => Box::new(KernelShap {
+            seed: g.parsed("seed", "a whole number ≥ 0")?,
+            batch_size: g.count("batch-size")?,
+            ..KernelShap::new(g.count("patch")?, g.count("samples")?)
+                .with_baseline(Baseline::Constant(g.finite("baseline")?))
+        }),
         "guided-backprop" => Box::new(GuidedBackprop),
         "deconvnet" => Box::new(Deconvnet),
         "lrp-epsilon" => lrp(Rule::Epsilon(g.non_negative("epsilon")?)),

@@ -17,7 +17,7 @@ fn every_method_builds_with_its_defaults_and_names_are_unique() {
         assert!(build(m.name, &[]).is_ok(), "{}", m.name);
         assert_eq!(METHODS.iter().filter(|n| n.name == m.name).count(), 1);
     }
-    assert_eq!(METHODS.len(), 22);
+    assert_eq!(METHODS.len(), 25);
 }
 
 #[test]
@@ -52,6 +52,19 @@ fn every_documented_parameter_is_accepted() {
         ("occlusion", "stride=1"),
         ("occlusion", "baseline=0.5"),
         ("occlusion", "batch-size=64"),
+        ("feature-ablation", "patch=4"),
+        ("feature-ablation", "baseline=0.5"),
+        ("feature-ablation", "batch-size=64"),
+        ("shapley-sampling", "patch=14"),
+        ("shapley-sampling", "samples=3"),
+        ("shapley-sampling", "seed=5"),
+        ("shapley-sampling", "baseline=-1"),
+        ("shapley-sampling", "batch-size=64"),
+        ("kernel-shap", "patch=4"),
+        ("kernel-shap", "samples=50"),
+        ("kernel-shap", "seed=5"),
+        ("kernel-shap", "baseline=0.5"),
+        ("kernel-shap", "batch-size=64"),
         ("lrp-epsilon", "epsilon=0"),
         ("lrp-epsilon-plus", "epsilon=1e-3"),
         ("deep-taylor", "low=-1"),
@@ -128,6 +141,8 @@ fn errors_list_what_is_valid() {
     assert!(e.contains("finite"), "{e}");
     let e = err("deep-taylor", &["low=2"]);
     assert!(e.contains("low=2") && e.contains("high=1"), "{e}");
+    let e = err("kernel-shap", &["samples=0"]);
+    assert!(e.contains("samples=\"0\"") && e.contains("≥ 1"), "{e}");
     let e = err("occlusion", &["window=0"]);
     assert!(e.contains("window=\"0\"") && e.contains("≥ 1"), "{e}");
     let e = err("score-cam", &["batch-size=0"]);
