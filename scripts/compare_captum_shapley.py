@@ -13,6 +13,8 @@ and an irregular 6-feature mask with the constant baseline 0.2. `ShapleyValues` 
 M! orderings (720 for M = 6). Captum assigns a feature's value to each of its pixels; the values
 printed are per feature (read at each feature's first pixel), targets 0 and 2.
 """
+import re
+
 import numpy as np
 import torch
 from captum.attr import FeatureAblation, ShapleyValues
@@ -56,6 +58,11 @@ class Mlp(torch.nn.Module):
         return self.fc2(torch.relu(self.fc1(x.reshape(x.shape[0], -1))))
 
 
+def short(t):
+    """7 significant digits, trailing zeros dropped (what clippy accepts for an f32)."""
+    return re.sub(r"(\d\.\d*?[1-9])0+e", r"\1e", f"{t:.6e}")
+
+
 def per_feature(attr, mask):
     m = mask.max() + 1
     flat = mask.reshape(-1)
@@ -79,7 +86,7 @@ def main():
             v = per_feature(a, mask)
             print(f"{name} {label}:")
             for row in v:
-                print("    [" + ", ".join(f"{t:.7e}" for t in row) + "],")
+                print("    [" + ", ".join(short(t) for t in row) + "],")
 
 
 if __name__ == "__main__":

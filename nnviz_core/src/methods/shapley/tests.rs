@@ -140,23 +140,23 @@ fn feature_ablation_and_shapley_values_match_captum() {
     // scripts/compare_captum_shapley.py, Captum 0.9.
     #[rustfmt::skip]
     let patches_fa = [
-        vec![9.0023220e-01, 1.6457342e-02, -8.1430620e-01, -1.5985265e-01],
-        vec![-7.2177577e-01, 6.1692279e-02, 1.2405494e+00, 6.6980028e-01],
+        vec![9.002322e-01, 1.645734e-02, -8.143062e-01, -1.598527e-01],
+        vec![-7.217758e-01, 6.169228e-02, 1.240549e+00, 6.698003e-01],
     ];
     #[rustfmt::skip]
     let patches_sv = [
-        vec![5.8696425e-01, 2.2703306e-01, -7.2394687e-01, -8.6089671e-02],
-        vec![-5.8747202e-01, -5.3071541e-01, 7.7201575e-01, 3.9854121e-01],
+        vec![5.869642e-01, 2.270331e-01, -7.239469e-01, -8.608967e-02],
+        vec![-5.87472e-01, -5.307154e-01, 7.720158e-01, 3.985412e-01],
     ];
     #[rustfmt::skip]
     let irregular_fa = [
-        vec![6.6882938e-01, 6.3370958e-02, -3.4316443e-03, -6.3296491e-01, -2.5900554e-02, 7.3109254e-02],
-        vec![-3.7444082e-01, 1.7199382e-02, 8.2130581e-03, 1.0085351e+00, 6.0503017e-02, 2.0394066e-01],
+        vec![6.688294e-01, 6.337096e-02, -3.431644e-03, -6.329649e-01, -2.590055e-02, 7.310925e-02],
+        vec![-3.744408e-01, 1.719938e-02, 8.213058e-03, 1.008535e+00, 6.050302e-02, 2.039407e-01],
     ];
     #[rustfmt::skip]
     let irregular_sv = [
-        vec![4.3534467e-01, 1.8465067e-01, -7.5718626e-02, -5.2194571e-01, -4.7422885e-03, 5.9607405e-02],
-        vec![-3.0903357e-01, -1.9109303e-01, -2.8857473e-01, 6.2994230e-01, 3.6583770e-02, 1.4280400e-01],
+        vec![4.353447e-01, 1.846507e-01, -7.571863e-02, -5.219457e-01, -4.742288e-03, 5.960741e-02],
+        vec![-3.090336e-01, -1.91093e-01, -2.885747e-01, 6.299423e-01, 3.658377e-02, 1.42804e-01],
     ];
     let (net, x, tg) = (captum_mlp(), captum_x(), targets());
     for (features, baseline, fa, sv) in [
@@ -383,10 +383,7 @@ fn sampling_converges_to_the_exact_values() {
     assert!(s256 < s4 / 4.0 && s256 < 0.1, "sampling: {s4} -> {s256}");
     // 61 of the 62 coalitions: not all, so sampled; plenty of draws approach exact.
     let (k12, k2000) = (mean_err(&kernel, 12), mean_err(&kernel, 2000));
-    assert!(
-        k2000 < k12 / 3.0 && k2000 < 0.1,
-        "kernel: {k12} -> {k2000}"
-    );
+    assert!(k2000 < k12 / 3.0 && k2000 < 0.1, "kernel: {k12} -> {k2000}");
     // Seeded: the same seed gives the same values.
     assert_eq!(rows(&sampling(8, 3)), rows(&sampling(8, 3)));
     assert_eq!(rows(&kernel(30, 3)), rows(&kernel(30, 3)));
