@@ -434,7 +434,8 @@ fn binomial(n: usize, k: usize) -> f64 {
 /// Shapley value sampling (Castro et al. 2009; Captum `ShapleyValueSampling`): `φ_j` is the mean,
 /// over `samples` random orderings of the features, of `v(P ∪ {j}) − v(P)` with `P` the features
 /// before `j`. Unbiased; `Σ_j φ_j = v(all) − v(∅)` for any number of orderings. `(M − 1)` passes
-/// per ordering plus 2 (Captum uses `M + 1` per ordering and 25 orderings by default).
+/// per ordering plus 2 (Captum evaluates `M` per ordering, 25 orderings by default, and draws its
+/// orderings from torch, so the two agree in expectation, not draw by draw).
 #[derive(Debug, Clone)]
 pub struct ShapleyValueSampling {
     pub features: Features,
