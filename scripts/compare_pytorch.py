@@ -505,6 +505,7 @@ def gradient_shap(model, x, targets, seed, samples=50):
     """Captum GradientShap against one all-zero reference, no noise, 50 samples."""
     from captum.attr import GradientShap
     torch.manual_seed(seed)
+    np.random.seed(seed)  # Captum draws the baseline index and alpha with NumPy
     return GradientShap(model).attribute(
         x, baselines=torch.zeros_like(x[:1]), n_samples=samples, stdevs=0.0, target=targets).detach()
 

@@ -66,6 +66,15 @@ impl FeatureMask {
                 h * w
             );
         }
+        // ids must be 0..M with every one used, so M ≤ the pixel count: a larger id is a
+        // mistake (and would size the bookkeeping below by it)
+        if let Some((p, &id)) = ids.iter().enumerate().find(|(_, &id)| id >= ids.len()) {
+            bail!(
+                "feature mask: pixel {p} has id {id}, but a {h} × {w} image has at most {} features (ids 0..{})",
+                ids.len(),
+                ids.len()
+            );
+        }
         let count = ids.iter().max().map_or(0, |m| m + 1);
         let mut used = vec![false; count];
         ids.iter().for_each(|&i| used[i] = true);

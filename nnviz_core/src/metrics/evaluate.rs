@@ -250,7 +250,8 @@ impl EvalTable {
             "Model {}, score {:?}. AOPC: {} images, {}×{} patches, {} removals, fill {}, \
              random order seed {}. Infidelity: {} images, {}, {} samples{}. Continuity: first \
              {} images, shifts {}…{}. Max-sensitivity: first {} images, {} samples of radius \
-             {}{}. Randomisation ({:?}, seed {}): first {} images, all layers randomised, \
+             {}{} (a sampling method's includes its own Monte Carlo error). Randomisation \
+             ({:?}, seed {}): first {} images, all layers randomised, \
              Spearman of |R| on the logit. Time: one `attribute` call on {} images.",
             self.model,
             self.score,

@@ -21,10 +21,18 @@
 //!   class (Captum passes the same `target`).
 //! * The same `δ` give the same numbers as Captum 0.9's `sensitivity_max` with the Frobenius norm
 //!   (tested against values Captum computed). Captum's defaults are `r = 0.02`, `S = 10`, ours
-//!   too. Quantus 0.6 uses `r = 0.2` and drops the samples that change the predicted class; we
-//!   keep every sample: a class flip inside a tiny ball is part of what sensitivity measures.
+//!   too. Quantus 0.6's `MaxSensitivity` defaults to `r = 0.2` and 200 samples and, like us,
+//!   keeps the samples that change the predicted class (with `return_nan_when_prediction_changes`
+//!   set, such an image scores NaN instead); a class flip inside a tiny ball is part of what
+//!   sensitivity measures.
+//! * **Stochastic methods.** The clean input and the perturbed copies are explained in separate
+//!   calls, so a method that draws its own noise (SmoothGrad, GradientSHAP, the sampled Shapley
+//!   estimators) explains them with different draws, and its score includes its own Monte Carlo
+//!   error: at `r = 0` a deterministic method scores 0, SmoothGrad does not. Score such a
+//!   method at `r = 0` too and read the difference (notebook 5.1 does).
 //!
-//! Perturbed copies are explained `batch_size` inputs per call; the noise is seeded.
+//! Perturbed copies are explained `batch_size` inputs per call; the noise is seeded. For a
+//! deterministic method the scores do not depend on `batch_size`.
 //!
 //! Notebook: `5.1 Explanation Continuity`.
 
@@ -162,6 +170,12 @@ impl Sensitivity {
         };
         let base = host(&method.attribute(net, x, &fixed)?)?;
         let d = base.len() / n;
+        if d == 0 || base.len() != n * d {
+            bail!(
+                "{op}: the method returned {} values for {n} inputs, expected a whole, non-empty map per input",
+                base.len()
+            );
+        }
         let norms: Vec<f64> = base
             .chunks_exact(d)
             .enumerate()

@@ -883,6 +883,15 @@ fn sensitivity_invariants() {
         .score(&Saliency::default(), &net, &x, &target)
         .unwrap();
     assert_eq!(g.max, vec![0.0; 3]);
+    // ... but a stochastic method is explained with fresh noise for the copies: at r = 0 its
+    // score is its own Monte Carlo error, which shrinks with its sample count
+    let noise_floor = |samples| {
+        let mut sg = crate::methods::SmoothGrad::new(Saliency::default());
+        sg.samples = samples;
+        still.score(&sg, &net, &x, &target).unwrap().mean_average()
+    };
+    let (few, many) = (noise_floor(2), noise_floor(200));
+    assert!(few > 0.0 && many > 0.0 && many < few, "{few} {many}");
     // the identity explanation moves by δ with ‖δ‖∞ ≤ r: at most r·√D / ‖x‖, and the samples
     // really are spread over the ball (the largest is more than half the bound)
     let r = 0.05;
@@ -1063,6 +1072,9 @@ fn sensitivity_and_infidelity_reject_bad_input_by_name() {
         }
     }
     assert!(err(s.score(&Nan(nan.clone()), &net, &x, &target)).contains("non-finite"));
+    // a method that returns no map for the clean input is named, not divided by zero
+    let none = Nan(t(&[], &[1, 0]));
+    assert!(err(s.score(&none, &net, &x, &target)).contains("whole, non-empty map"));
 
     let inf = Infidelity {
         perturbation: Perturbation::Gaussian(0.1),
