@@ -121,12 +121,13 @@ METHODS = [
     "deconvnet", "lrp-epsilon", "lrp-zplus", "lrp-alpha2beta1", "lrp-epsilon-plus",
     "deep-taylor", "deeplift", "cam", "grad-cam", "grad-cam-plus-plus", "xgrad-cam", "hires-cam",
     "layer-cam", "score-cam", "occlusion", "gradient-shap", "guided-grad-cam",
-    "feature-ablation", "shapley-sampling", "kernel-shap",
+    "feature-ablation", "shapley-sampling", "kernel-shap", "lime",
 ]
 # Fewer evaluations than the defaults keep CI fast; the defaults are exercised by the Rust tests.
 FAST = {"integrated-gradients": ["--param", "steps=8"], "smoothgrad": ["--param", "samples=4"],
         "gradient-shap": ["--param", "samples=4"],
         "shapley-sampling": ["--param", "samples=2"], "kernel-shap": ["--param", "samples=40"],
+        "lime": ["--param", "samples=40"],
         "occlusion": ["--param", "window=7", "--param", "stride=7"]}
 
 
@@ -358,7 +359,7 @@ def test_bench_export_writes_what_it_computed(tmp_path):
     assert shape == [2, 10]
     assert targets == [argmax(logits[i * 10:(i + 1) * 10]) for i in range(2)]
     keys = [row["key"] for row in timings["rows"]]
-    assert keys[0] == "forward" and len(keys) == 25, keys
+    assert keys[0] == "forward" and len(keys) == 26, keys
     for row in timings["rows"]:
         assert row["repeats"] == 1 and row["threads"] == 1 and row["median_ms"] > 0, row
         if row["key"] == "forward":

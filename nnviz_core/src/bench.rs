@@ -23,7 +23,7 @@ use candle_core::{Device, Tensor};
 use crate::attribution::{Attribution, Target};
 use crate::methods::{
     FeatureAblation, GradCam, GradCamPlusPlus, GradientShap, GuidedGradCam, HiResCam,
-    InputXGradient, IntegratedGradients, KernelShap, LayerCam, Occlusion, Saliency, ScoreCam,
+    InputXGradient, IntegratedGradients, KernelShap, LayerCam, Lime, Occlusion, Saliency, ScoreCam,
     ShapleyValueSampling, SmoothGrad, XGradCam,
 };
 use crate::model::{LayerSpec, NetworkSpec, Padding};
@@ -186,6 +186,11 @@ pub fn suite() -> Vec<Case> {
             "KernelSHAP (7×7 patches, 200 coalitions)",
             "kernel_shap",
             Box::<KernelShap>::default(),
+        )),
+        long(case(
+            "LIME (7×7 patches, 200 coalitions, Lasso)",
+            "lime",
+            Box::<Lime>::default(),
         )),
         long(case(
             "Score-CAM (conv2, 64 channels)",

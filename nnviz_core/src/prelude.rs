@@ -6,9 +6,9 @@ pub use crate::data::{ClutteredConfig, Dataset};
 pub use crate::methods::{
     ActivationMaximization, AmInit, AmObjective, Baseline, Cam, Corners, FeatureAblation,
     FeatureMask, Features, GradCam, GradCamPlusPlus, GradientShap, GradientTransform,
-    GuidedGradCam, HiResCam, InputXGradient, IntegratedGradients, KernelShap, LayerCam, Noise,
-    Occlusion, Quadrature, Saliency, ScoreCam, ShapleyValueSampling, ShapleyValues, SmoothGrad,
-    SmoothGradVariant, XGradCam,
+    GuidedGradCam, HiResCam, InputXGradient, IntegratedGradients, KernelShap, LayerCam, Lime,
+    Noise, Occlusion, Quadrature, Saliency, ScoreCam, ShapleyValueSampling, ShapleyValues,
+    SmoothGrad, SmoothGradVariant, XGradCam,
 };
 pub use crate::model::{vae, zoo, Generator, Layer, Network, Padding, Vae, VaeRecipe};
 pub use crate::relevance::{

@@ -12,6 +12,7 @@
 //! | [`ShapleyValues`] | `Σ_S w(#S) [v(S∪{j}) − v(S)]`, `w(k) = k!(M−k−1)!/M!`, over all coalitions of `M` features | 3.1 |
 //! | [`ShapleyValueSampling`] | the mean marginal contribution over random feature orderings (Castro et al. 2009) | 3.1 |
 //! | [`KernelShap`] | Shapley-kernel weighted regression of `v(S)`, efficiency enforced (Lundberg & Lee 2017) | 3.1 |
+//! | [`Lime`] | weighted Lasso of `v(z)` on random coalitions `z`, weights `exp(−d(x, x(z))²/2w²)` (Ribeiro et al. 2016) | 3.1 |
 //! | [`Cam`] | `Σ_k W_ck A_k` on a global-average-pooling + linear head | 4.1 |
 //! | [`GradCam`] | `ReLU(Σ_k α_k A_k)`, `α_k` = spatial mean of `∂s/∂A_k` | 4.2 |
 //! | [`XGradCam`] | `ReLU(Σ_k w_k A_k)`, `w_k = Σ_ij A_k ∂s/∂A_k / Σ_ij A_k` (conserves `s`) | — |
@@ -52,7 +53,8 @@ pub use gradient_shap::{GradientShap, References};
 pub use integrated_gradients::{Baseline, IntegratedGradients, Quadrature};
 pub use occlusion::Occlusion;
 pub use shapley::{
-    FeatureAblation, FeatureMask, Features, KernelShap, ShapleyValueSampling, ShapleyValues,
+    FeatureAblation, FeatureMask, Features, KernelShap, Lime, LimeDistance, ShapleyValueSampling,
+    ShapleyValues,
 };
 pub use smooth_grad::{Noise, SmoothGrad, SmoothGradVariant};
 

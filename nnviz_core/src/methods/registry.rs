@@ -16,9 +16,9 @@
 use crate::attribution::Attribution;
 use crate::methods::{
     Baseline, Cam, FeatureAblation, GradCam, GradCamPlusPlus, GradientShap, GradientTransform,
-    GuidedGradCam, HiResCam, InputXGradient, IntegratedGradients, KernelShap, LayerCam, Noise,
-    Occlusion, Quadrature, References, Saliency, ScoreCam, ShapleyValueSampling, SmoothGrad,
-    SmoothGradVariant, XGradCam,
+    GuidedGradCam, HiResCam, InputXGradient, IntegratedGradients, KernelShap, LayerCam, Lime,
+    LimeDistance, Noise, Occlusion, Quadrature, References, Saliency, ScoreCam,
+    ShapleyValueSampling, SmoothGrad, SmoothGradVariant, XGradCam,
 };
 use crate::relevance::{Composite, Deconvnet, DeepLift, DeepTaylor, GuidedBackprop, Lrp, Rule};
 use crate::{Error, Result};
@@ -199,6 +199,28 @@ pub const METHODS: &[MethodInfo] = &[
                 "200",
                 "coalitions drawn from the Shapley kernel (all when fewer)",
             ),
+            p("seed", "0", "seed of the coalitions"),
+            p("baseline", "0", "constant value of an absent pixel"),
+            p(
+                "batch-size",
+                "500",
+                "perturbed inputs per pass (memory bound)",
+            ),
+        ],
+    },
+    MethodInfo {
+        name: "lime",
+        summary: "weighted Lasso on random patch coalitions near the input (Ribeiro et al. 2016; Captum's defaults)",
+        params: &[
+            p(
+                "patch",
+                "7",
+                "side of the square patches that form the features",
+            ),
+            p("samples", "200", "random coalitions (each patch present with probability ½)"),
+            p("distance", "cosine", "kernel distance between x and x(z): cosine | euclidean"),
+            p("kernel-width", "1", "width w of the kernel exp(−d²/2w²)"),
+            p("alpha", "0.01", "Lasso penalty (0: weighted least squares)"),
             p("seed", "0", "seed of the coalitions"),
             p("baseline", "0", "constant value of an absent pixel"),
             p(
@@ -519,6 +541,21 @@ pub fn build(name: &str, params: &[(String, String)]) -> Result<Box<dyn Attribut
             seed: g.parsed("seed", "a whole number ≥ 0")?,
             batch_size: g.count("batch-size")?,
             ..KernelShap::new(g.count("patch")?, g.count("samples")?)
+                .with_baseline(Baseline::Constant(g.finite("baseline")?))
+        }),
+        "lime" => Box::new(Lime {
+            distance: g.choice(
+                "distance",
+                &[
+                    ("cosine", LimeDistance::Cosine),
+                    ("euclidean", LimeDistance::Euclidean),
+                ],
+            )?,
+            kernel_width: g.finite("kernel-width")? as f64,
+            alpha: g.non_negative("alpha")? as f64,
+            seed: g.parsed("seed", "a whole number ≥ 0")?,
+            batch_size: g.count("batch-size")?,
+            ..Lime::new(g.count("patch")?, g.count("samples")?)
                 .with_baseline(Baseline::Constant(g.finite("baseline")?))
         }),
         "guided-backprop" => Box::new(GuidedBackprop),

@@ -30,6 +30,8 @@
 //!   the Shapley values are the solution of a weighted linear regression of `v(S)` on the
 //!   coalitions' indicator vectors with the Shapley kernel
 //!   `π(S) = (M − 1) / (C(M, |S|) · |S| · (M − |S|))`; coalitions are sampled from `π`.
+//! * [`Lime`]: Ribeiro, Singh & Guestrin 2016: the same kind of regression with another kernel
+//!   (closeness of `x(z)` to `x`) and a Lasso penalty — Captum's defaults; not a Shapley value.
 //!
 //! Every method returns the input's shape, each pixel carrying its feature's value (as Captum
 //! does); `feature_values` gives the `[N, M]` numbers. The class is fixed at the clean input
@@ -329,6 +331,9 @@ macro_rules! feature_method {
         }
     };
 }
+
+mod lime;
+pub use lime::{Lime, LimeDistance};
 
 /// Feature ablation (Captum `FeatureAblation` with a feature mask): `φ_j = s(x) − s(x with
 /// feature j ← baseline)`, the same value on every pixel of feature `j`. `M + 1` evaluations.

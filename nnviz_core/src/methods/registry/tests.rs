@@ -17,7 +17,7 @@ fn every_method_builds_with_its_defaults_and_names_are_unique() {
         assert!(build(m.name, &[]).is_ok(), "{}", m.name);
         assert_eq!(METHODS.iter().filter(|n| n.name == m.name).count(), 1);
     }
-    assert_eq!(METHODS.len(), 25);
+    assert_eq!(METHODS.len(), 26);
 }
 
 #[test]
@@ -65,6 +65,14 @@ fn every_documented_parameter_is_accepted() {
         ("kernel-shap", "seed=5"),
         ("kernel-shap", "baseline=0.5"),
         ("kernel-shap", "batch-size=64"),
+        ("lime", "patch=4"),
+        ("lime", "samples=50"),
+        ("lime", "distance=euclidean"),
+        ("lime", "kernel-width=0.5"),
+        ("lime", "alpha=0"),
+        ("lime", "seed=5"),
+        ("lime", "baseline=0.5"),
+        ("lime", "batch-size=64"),
         ("lrp-epsilon", "epsilon=0"),
         ("lrp-epsilon-plus", "epsilon=1e-3"),
         ("deep-taylor", "low=-1"),
@@ -143,6 +151,10 @@ fn errors_list_what_is_valid() {
     assert!(e.contains("low=2") && e.contains("high=1"), "{e}");
     let e = err("kernel-shap", &["samples=0"]);
     assert!(e.contains("samples=\"0\"") && e.contains("≥ 1"), "{e}");
+    let e = err("lime", &["distance=manhattan"]);
+    assert!(e.contains("cosine, euclidean"), "{e}");
+    let e = err("lime", &["alpha=-1"]);
+    assert!(e.contains("alpha=\"-1\"") && e.contains("≥ 0"), "{e}");
     let e = err("occlusion", &["window=0"]);
     assert!(e.contains("window=\"0\"") && e.contains("≥ 1"), "{e}");
     let e = err("score-cam", &["batch-size=0"]);

@@ -288,9 +288,21 @@ fn every_method_is_exact_on_a_linear_model() {
         (
             "kernel-all",
             KernelShap::new(2, 14)
-                .with_baseline(base)
+                .with_baseline(base.clone())
                 .feature_values(&net, &x, &tg)
                 .unwrap(),
+        ),
+        (
+            // without the penalty LIME's regression is exact on a linear model, whatever the
+            // kernel weights
+            "lime, α = 0",
+            Lime {
+                alpha: 0.0,
+                ..Lime::new(2, 40)
+            }
+            .with_baseline(base)
+            .feature_values(&net, &x, &tg)
+            .unwrap(),
         ),
     ];
     for (name, v) in methods {
@@ -428,6 +440,14 @@ fn results_do_not_depend_on_batch_size_or_batching() {
         .feature_values(&net, &x, &tg)
         .unwrap()
     });
+    one(&|bs| {
+        Lime {
+            batch_size: bs,
+            ..Lime::new(2, 9)
+        }
+        .feature_values(&net, &x, &tg)
+        .unwrap()
+    });
     // The batch gives what its examples give one by one.
     let m = KernelShap::new(2, 9);
     let both = rows(&m.feature_values(&net, &x, &tg).unwrap());
@@ -465,6 +485,14 @@ fn bad_masks_samples_and_inputs_are_errors_that_name_the_reason() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("3 ids") && e.contains("need 4"), "{e}");
+    // a huge id is named before anything is sized by it
+    let e = FeatureMask::new(vec![0, 1, usize::MAX, 2], (2, 2))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("pixel 2 has id") && e.contains("at most 4"),
+        "{e}"
+    );
     let e = FeatureMask::grid((4, 4), (5, 1)).unwrap_err().to_string();
     assert!(e.contains("patch 5 × 1"), "{e}");
     let wrong = Features::Mask(FeatureMask::new(vec![0, 1, 2, 3], (2, 2)).unwrap());
@@ -518,4 +546,150 @@ fn bad_masks_samples_and_inputs_are_errors_that_name_the_reason() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("empty"), "{e}");
+}
+
+/// `(5s + 3j + (s·j mod 7)) mod 4 < 2`: the coalitions of scripts/compare_captum_lime.py.
+fn lime_coalitions(m: usize) -> Vec<Vec<bool>> {
+    (0..24)
+        .map(|s| {
+            (0..m)
+                .map(|j| (5 * s + 3 * j + (s * j) % 7) % 4 < 2)
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn lime_matches_captum() {
+    // scripts/compare_captum_lime.py, Captum 0.9 Lime with scikit-learn's Lasso.
+    #[rustfmt::skip]
+    let patches = [
+        vec![5.658659e-01, 1.953251e-01, -7.031372e-01, -5.992388e-02],
+        vec![-5.513494e-01, -4.867405e-01, 7.558283e-01, 3.681642e-01],
+    ];
+    #[rustfmt::skip]
+    let irregular_values = [
+        vec![5.056389e-01, 7.507374e-02, -6.697098e-02, -5.678875e-01, -1.214954e-03, 1.000033e-01],
+        vec![-3.297496e-01, -1.449646e-01, -2.029549e-01, 6.57311e-01, 1.016183e-01, 1.46028e-01],
+    ];
+    let (net, x, tg) = (captum_mlp(), captum_x(), targets());
+    let cosine = Lime::new(2, 1).with_features(Features::Patches(2, 2));
+    let got = cosine
+        .feature_values_with(&net, &x, &tg, &lime_coalitions(4))
+        .unwrap();
+    assert_close(&rows(&got), &patches, 2e-6);
+    let euclid = Lime {
+        distance: LimeDistance::Euclidean,
+        kernel_width: 0.75,
+        alpha: 0.002,
+        ..Lime::new(2, 1)
+    }
+    .with_features(irregular())
+    .with_baseline(Baseline::Constant(0.2));
+    let got = euclid
+        .feature_values_with(&net, &x, &tg, &lime_coalitions(6))
+        .unwrap();
+    assert_close(&rows(&got), &irregular_values, 2e-6);
+}
+
+#[test]
+fn lime_by_hand_one_feature() {
+    // One feature (the whole image), coalitions {absent, present}: the cosine kernel weighs x
+    // itself 1 and the black image (orthogonal to x) e^(−1/2). With W = the weights over their
+    // sum, the Lasso's answer is β = soft(W₀W₁Δ, α) / (W₀W₁), Δ = s(x) − s(0).
+    let net = linear_net();
+    let x = t(
+        &(0..16)
+            .map(|k| 0.5 + 0.4 * (k as f32).sin())
+            .collect::<Vec<_>>(),
+        &[1, 1, 4, 4],
+    );
+    let tg = Target::class(1);
+    let s = scores(&net, &x, &tg)[0] as f64;
+    let s0 = scores(&net, &x.zeros_like().unwrap(), &tg)[0] as f64;
+    let delta = s - s0;
+    let (w0, w1) = ((-0.5f64).exp(), 1.0);
+    let (w0, w1) = (w0 / (w0 + w1), w1 / (w0 + w1));
+    let coalitions = [vec![false], vec![true]];
+    for alpha in [0.0, 0.05, 10.0] {
+        let lime = Lime {
+            alpha,
+            ..Lime::new(4, 1)
+        };
+        let got = rows(
+            &lime
+                .feature_values_with(&net, &x, &tg, &coalitions)
+                .unwrap(),
+        )[0][0] as f64;
+        let v = w0 * w1 * delta;
+        let want = v.signum() * (v.abs() - alpha).max(0.0) / (w0 * w1);
+        assert!(
+            (got - want).abs() <= 1e-5 * (1.0 + want.abs()),
+            "α {alpha}: {got} vs {want}"
+        );
+    }
+    // a penalty larger than every correlation sets every value to zero
+    let (net, x, tg) = (captum_mlp(), captum_x(), targets());
+    let zero = Lime {
+        alpha: 1e3,
+        ..Lime::new(2, 50)
+    }
+    .feature_values(&net, &x, &tg)
+    .unwrap();
+    assert!(rows(&zero).iter().flatten().all(|&v| v == 0.0));
+    // seeded: the same seed, the same values; another seed, other values
+    let a = rows(&Lime::new(2, 30).feature_values(&net, &x, &tg).unwrap());
+    let b = rows(&Lime::new(2, 30).feature_values(&net, &x, &tg).unwrap());
+    let c = Lime {
+        seed: 1,
+        ..Lime::new(2, 30)
+    };
+    assert_eq!(a, b);
+    assert_ne!(a, rows(&c.feature_values(&net, &x, &tg).unwrap()));
+    // the map spreads the values over the pixels
+    let map = Lime::new(2, 30).attribute(&net, &x, &tg).unwrap();
+    assert_eq!(map.dims(), x.dims());
+}
+
+#[test]
+fn lime_rejects_bad_settings_by_name() {
+    let (net, x, tg) = (captum_mlp(), captum_x(), targets());
+    let err = |l: Lime, z: &[Vec<bool>]| {
+        l.feature_values_with(&net, &x, &tg, z)
+            .unwrap_err()
+            .to_string()
+    };
+    let ok = lime_coalitions(16);
+    let e = err(Lime::new(2, 1), &lime_coalitions(3));
+    assert!(e.contains("coalition 0 has 3 entries"), "{e}");
+    assert!(err(Lime::new(1, 1), &[]).contains("at least one coalition"));
+    let e = err(
+        Lime {
+            kernel_width: 0.0,
+            ..Lime::new(1, 1)
+        },
+        &ok,
+    );
+    assert!(e.contains("kernel width"), "{e}");
+    let e = err(
+        Lime {
+            alpha: -1.0,
+            ..Lime::new(1, 1)
+        },
+        &ok,
+    );
+    assert!(e.contains("penalty α"), "{e}");
+    // a kernel so narrow that every coalition weighs 0
+    let narrow = Lime {
+        distance: LimeDistance::Euclidean,
+        kernel_width: 1e-30,
+        ..Lime::new(1, 1)
+    };
+    let e = err(narrow, &[vec![false; 16]]);
+    assert!(e.contains("kernel weight 0"), "{e}");
+    let e = Lime::new(2, 0)
+        .feature_values(&net, &x, &tg)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("samples must be at least 1"), "{e}");
 }
