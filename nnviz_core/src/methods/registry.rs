@@ -220,7 +220,7 @@ pub const METHODS: &[MethodInfo] = &[
             p("samples", "200", "random coalitions (each patch present with probability ½)"),
             p("distance", "cosine", "kernel distance between x and x(z): cosine | euclidean"),
             p("kernel-width", "1", "width w of the kernel exp(−d²/2w²)"),
-            p("alpha", "0.01", "Lasso penalty (0: weighted least squares)"),
+            p("alpha", "0.01", "Lasso penalty, in the score's units (0: weighted least squares)"),
             p("seed", "0", "seed of the coalitions"),
             p("baseline", "0", "constant value of an absent pixel"),
             p(

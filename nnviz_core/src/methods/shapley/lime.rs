@@ -57,7 +57,9 @@ pub struct Lime {
     pub distance: LimeDistance,
     /// Width `w` of the exponential kernel (1.0, Captum's default).
     pub kernel_width: f64,
-    /// Lasso penalty `α` (0.01, Captum's default; 0 = weighted least squares).
+    /// Lasso penalty `α` (0.01, Captum's default; 0 = weighted least squares). It is in the
+    /// score's units (it thresholds weighted covariances with the score): on scores of order
+    /// 0.01, an untrained network's, the default sets every value to 0.
     pub alpha: f64,
     pub seed: u64,
     /// Perturbed inputs per forward pass (at least one coalition of the whole batch).
