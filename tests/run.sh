@@ -34,8 +34,8 @@ if [[ $cuda == 1 ]]; then
   (
     # shellcheck disable=SC1091
     source .cuda/env.sh
-    cargo build --release -p nnviz_core --features cuda,cli --bin nnviz
-    cargo test --release -p nnviz_core --features cuda --test gpu --no-run
+    # One invocation with one feature set: the library is compiled once for both targets.
+    cargo build --release -p nnviz_core --features cuda,cli --bin nnviz --test gpu
     # No GPU here: the stub driver makes device() fall back to the CPU; the cuda binary must
     # start, say so, and compute.
     LD_LIBRARY_PATH="$NNVIZ_FAKE_DRIVER:$NNVIZ_CUDA_LIBS" "${CARGO_TARGET_DIR:-target}"/release/nnviz bench --device cpu --batch 2 --repeats 1
