@@ -188,6 +188,7 @@ impl Lime {
         Ok((0..n)
             .map(|i| {
                 let mut f = FeatureSums {
+                    xx_total: 0.0,
                     xx: vec![0.0; m],
                     bb: vec![0.0; m],
                     xb: vec![0.0; m],
@@ -201,6 +202,7 @@ impl Lime {
                         f.xb[j] += a * b;
                     }
                 }
+                f.xx_total = f.xx.iter().sum();
                 f
             })
             .collect())
@@ -210,6 +212,8 @@ feature_method!(Lime, "lime");
 
 /// `Σ x²`, `Σ x̄²` and `Σ x x̄` over each feature's pixels, for one example.
 struct FeatureSums {
+    /// `‖x‖²`.
+    xx_total: f64,
     xx: Vec<f64>,
     bb: Vec<f64>,
     xb: Vec<f64>,
@@ -238,8 +242,7 @@ impl FeatureSums {
                         zz += self.bb[j];
                     }
                 }
-                let xx: f64 = self.xx.iter().sum();
-                let norms = xx.sqrt() * zz.sqrt();
+                let norms = self.xx_total.sqrt() * zz.sqrt();
                 1.0 - if norms > 0.0 { dot / norms } else { 0.0 }
             }
         }
