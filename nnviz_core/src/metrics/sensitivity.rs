@@ -26,10 +26,12 @@
 //!   set, such an image scores NaN instead); a class flip inside a tiny ball is part of what
 //!   sensitivity measures.
 //! * **Stochastic methods.** The clean input and the perturbed copies are explained in separate
-//!   calls, so a method that draws its own noise (SmoothGrad, GradientSHAP, the sampled Shapley
-//!   estimators) explains them with different draws, and its score includes its own Monte Carlo
-//!   error: at `r = 0` a deterministic method scores 0, SmoothGrad does not. Score such a
-//!   method at `r = 0` too and read the difference (notebook 5.1 does).
+//!   calls of different batch sizes, so a method that draws noise per example in batch order
+//!   (SmoothGrad, GradientSHAP) explains them with different draws, and its score includes its
+//!   own Monte Carlo error: at `r = 0` a deterministic method scores 0, SmoothGrad does not.
+//!   Score such a method at `r = 0` too and read the difference (notebook 5.1 does). Shapley
+//!   value sampling, KernelSHAP and LIME draw from their seed alone, shared by the whole batch,
+//!   so they see the same draws.
 //!
 //! Perturbed copies are explained `batch_size` inputs per call; the noise is seeded. For a
 //! deterministic method the scores do not depend on `batch_size`.
