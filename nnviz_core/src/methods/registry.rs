@@ -48,6 +48,19 @@ const fn p(name: &'static str, default: &'static str, help: &'static str) -> Par
     }
 }
 
+// The features, absent value and pass size of the perturbation methods (feature ablation,
+// Shapley sampling, KernelSHAP, LIME).
+const PATCH: Param = p(
+    "patch",
+    "7",
+    "side of the square patches that form the features",
+);
+const ABSENT_BASELINE: Param = p("baseline", "0", "constant value of an absent pixel");
+const PERTURBED_BATCH: Param = p(
+    "batch-size",
+    "500",
+    "perturbed inputs per pass (memory bound)",
+);
 const CAM_LAYER: Param = p(
     "layer",
     "",
@@ -152,36 +165,20 @@ pub const METHODS: &[MethodInfo] = &[
         summary:
             "score drop when one patch at a time is set to a baseline (Captum FeatureAblation)",
         params: &[
-            p(
-                "patch",
-                "7",
-                "side of the square patches that form the features",
-            ),
-            p("baseline", "0", "constant value of an absent pixel"),
-            p(
-                "batch-size",
-                "500",
-                "perturbed inputs per pass (memory bound)",
-            ),
+            PATCH,
+            ABSENT_BASELINE,
+            PERTURBED_BATCH,
         ],
     },
     MethodInfo {
         name: "shapley-sampling",
         summary: "Shapley values of patches from random feature orderings (Castro et al. 2009)",
         params: &[
-            p(
-                "patch",
-                "7",
-                "side of the square patches that form the features",
-            ),
+            PATCH,
             p("samples", "25", "random orderings of the features"),
             p("seed", "0", "seed of the orderings"),
-            p("baseline", "0", "constant value of an absent pixel"),
-            p(
-                "batch-size",
-                "500",
-                "perturbed inputs per pass (memory bound)",
-            ),
+            ABSENT_BASELINE,
+            PERTURBED_BATCH,
         ],
     },
     MethodInfo {
@@ -189,45 +186,29 @@ pub const METHODS: &[MethodInfo] = &[
         summary:
             "Shapley values of patches by Shapley-kernel weighted regression (Lundberg & Lee 2017)",
         params: &[
-            p(
-                "patch",
-                "7",
-                "side of the square patches that form the features",
-            ),
+            PATCH,
             p(
                 "samples",
                 "200",
                 "coalitions drawn from the Shapley kernel (all when fewer)",
             ),
             p("seed", "0", "seed of the coalitions"),
-            p("baseline", "0", "constant value of an absent pixel"),
-            p(
-                "batch-size",
-                "500",
-                "perturbed inputs per pass (memory bound)",
-            ),
+            ABSENT_BASELINE,
+            PERTURBED_BATCH,
         ],
     },
     MethodInfo {
         name: "lime",
         summary: "weighted Lasso on random patch coalitions near the input (Ribeiro et al. 2016; Captum's defaults)",
         params: &[
-            p(
-                "patch",
-                "7",
-                "side of the square patches that form the features",
-            ),
+            PATCH,
             p("samples", "200", "random coalitions (each patch present with probability ½)"),
             p("distance", "cosine", "kernel distance between x and x(z): cosine | euclidean"),
             p("kernel-width", "1", "width w of the kernel exp(−d²/2w²)"),
             p("alpha", "0.01", "Lasso penalty, in the score's units (0: weighted least squares)"),
             p("seed", "0", "seed of the coalitions"),
-            p("baseline", "0", "constant value of an absent pixel"),
-            p(
-                "batch-size",
-                "500",
-                "perturbed inputs per pass (memory bound)",
-            ),
+            ABSENT_BASELINE,
+            PERTURBED_BATCH,
         ],
     },
     MethodInfo {
