@@ -508,20 +508,29 @@ pub fn trained() -> Result<Vae> {
     Ok(trained_with(&VaeRecipe::default())?.0)
 }
 
-/// Like [`trained`] with another recipe, also returning the training history. The file records
-/// the recipe, so switching recipes retrains rather than reusing weights.
-pub fn trained_with(recipe: &VaeRecipe) -> Result<(Vae, VaeReport)> {
-    let path = cache_path();
-    let cached = if path.exists() {
-        match Vae::load(&path, &device()) {
+/// Why [`cache_path`] would be retrained for `recipe` (missing, unreadable, another recipe or
+/// architecture), or `None` when it is current and [`trained_with`] will load it.
+pub fn stale(recipe: &VaeRecipe) -> Option<String> {
+    cached(&cache_path(), recipe).err()
+}
+
+/// The VAE cached at `path` if it holds `recipe`, else why not.
+fn cached(
+    path: &Path,
+    recipe: &VaeRecipe,
+) -> std::result::Result<(Vae, HashMap<String, String>), String> {
+    if path.exists() {
+        match Vae::load(path, &device()) {
             Ok((vae, meta)) => {
                 let same_recipe = meta
                     .get(TRAINING_KEY)
                     .and_then(|s| serde_json::from_str::<VaeRecipe>(s).ok())
                     .as_ref()
                     == Some(recipe);
-                let same_arch = vae.encoder.spec()? == recipe.encoder_spec()
-                    && vae.decoder.spec()? == recipe.decoder_spec();
+                let same_arch =
+                    |net: &Network, spec: NetworkSpec| net.spec().is_ok_and(|s| s == spec);
+                let same_arch = same_arch(&vae.encoder, recipe.encoder_spec())
+                    && same_arch(&vae.decoder, recipe.decoder_spec());
                 if same_recipe && same_arch {
                     Ok((vae, meta))
                 } else {
@@ -532,8 +541,14 @@ pub fn trained_with(recipe: &VaeRecipe) -> Result<(Vae, VaeReport)> {
         }
     } else {
         Err("no cached weights".to_string())
-    };
-    match cached {
+    }
+}
+
+/// Like [`trained`] with another recipe, also returning the training history. The file records
+/// the recipe, so switching recipes retrains rather than reusing weights.
+pub fn trained_with(recipe: &VaeRecipe) -> Result<(Vae, VaeReport)> {
+    let path = cache_path();
+    match cached(&path, recipe) {
         Ok((vae, meta)) => {
             let report = meta
                 .get(HISTORY_KEY)

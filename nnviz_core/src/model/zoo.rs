@@ -1,4 +1,6 @@
-//! The tutorial's model families, trained once and cached in `data/models/`.
+//! The tutorial's model families, trained by [`trained`] and kept in `data/models/` (committed:
+//! see `data/models/README.md`; a file that no longer matches its architecture or recipe is
+//! retrained and overwritten).
 //!
 //! | id | architecture | used in sections | original test acc. | required |
 //! |----|--------------|------------------|-------------------:|---------:|
@@ -316,6 +318,16 @@ fn stale_reason(path: &std::path::Path, spec: &NetworkSpec, recipe: &Recipe) -> 
         return Some("the cached training configuration differs".into());
     }
     None
+}
+
+/// Why `data/models/<name>.safetensors` would be retrained by [`trained`] (missing, unreadable,
+/// another architecture or another recipe), or `None` when it is current and will be loaded.
+pub fn stale(name: &str) -> Result<Option<String>> {
+    Ok(stale_reason(
+        &cache_path(name),
+        &spec(name)?,
+        &recipe(name)?,
+    ))
 }
 
 /// Zoo model `name`, trained: loaded from `data/models/<name>.safetensors` when that file holds
