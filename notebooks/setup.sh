@@ -3,7 +3,7 @@
 #   notebooks/setup.sh                 install (idempotent) and start JupyterLab
 #   notebooks/setup.sh --install-only  install only (used by tests/run.sh and CI)
 # Installs: evcxr_jupyter (cargo install --locked, ~10 min once, skipped when present),
-# a Python venv in .venv with jupyterlab, nbclient and pytest, and the Rust kernel registered
+# a Python venv in .venv with jupyterlab, nbclient, pytest and pytest-xdist, and the Rust kernel registered
 # inside that venv (nothing is written to your global Jupyter config).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,9 +24,9 @@ if [[ ! -x .venv/bin/python ]]; then
   echo "setup: creating .venv"
   python3 -m venv .venv
 fi
-if ! .venv/bin/python -c "import jupyterlab, nbclient, pytest" 2>/dev/null; then
-  echo "setup: installing jupyterlab, nbclient, pytest into .venv"
-  .venv/bin/pip install --quiet --disable-pip-version-check "jupyterlab>=4,<5" "nbclient>=0.10" "nbformat>=5" "pytest>=8"
+if ! .venv/bin/python -c "import jupyterlab, nbclient, pytest, xdist" 2>/dev/null; then
+  echo "setup: installing jupyterlab, nbclient, pytest, pytest-xdist into .venv"
+  .venv/bin/pip install --quiet --disable-pip-version-check "jupyterlab>=4,<5" "nbclient>=0.10" "nbformat>=5" "pytest>=8" "pytest-xdist>=3.6"
 fi
 # Register the Rust kernel inside the venv (evcxr rewrites kernel.json when its version changes).
 JUPYTER_PATH="$root/.venv/share/jupyter" evcxr_jupyter --install >/dev/null

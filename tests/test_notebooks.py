@@ -9,7 +9,9 @@ output, and carries on with the next cell; so any output mentioning a panic fail
 and every check cell must end by printing "check passed". Executed copies go to
 artifacts/notebooks/.
 """
+import os
 import pathlib
+import shutil
 
 import nbformat
 import pytest
@@ -20,6 +22,32 @@ NB_DIR = ROOT / "notebooks"
 OUT_DIR = ROOT / "artifacts" / "notebooks"
 NOTEBOOKS = sorted(NB_DIR.glob("*.ipynb"))
 SHARED_DEP = ':dep nnviz_core = { path = "../nnviz_core" }'
+
+
+def kernel_env():
+    """The kernel's environment: under pytest-xdist, a compile cache of its worker's own.
+
+    evcxr's `:cache` (in $XDG_CACHE_HOME/evcxr) rewrites an entry's hit counter in place on
+    every hit, so a kernel reading it while another writes it fails the cell ("Failed to wrap
+    rustc: cannot parse integer from empty string"). Each worker gets its own copy, filled from
+    the shared cache (which tests/run.sh warms with the first notebook) with the entries it lacks.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return None
+    base = pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache")
+    own = base / f"nnviz-notebooks-{worker}"
+    shared, copy = base / "evcxr", own / "evcxr"
+    copy.mkdir(parents=True, exist_ok=True)
+    if shared.is_dir():
+        for entry in shared.iterdir():
+            target = copy / entry.name
+            if entry.is_dir() and not target.exists():
+                tmp = copy / f".{entry.name}.tmp"
+                shutil.rmtree(tmp, ignore_errors=True)
+                shutil.copytree(entry, tmp)
+                tmp.rename(target)
+    return {**os.environ, "XDG_CACHE_HOME": str(own)}
 
 
 def code_cells(nb):
@@ -48,8 +76,9 @@ def test_notebook_runs(path):
         kernel_name="rust",
         resources={"metadata": {"path": str(path.parent)}},
     )
+    env = kernel_env()
     try:
-        client.execute()
+        client.execute(**({"env": env} if env else {}))
     finally:
         OUT_DIR.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, OUT_DIR / path.name)
