@@ -121,11 +121,12 @@ METHODS = [
     "deconvnet", "lrp-epsilon", "lrp-zplus", "lrp-alpha2beta1", "lrp-epsilon-plus",
     "deep-taylor", "deeplift", "cam", "grad-cam", "grad-cam-plus-plus", "xgrad-cam", "hires-cam",
     "layer-cam", "score-cam", "occlusion", "gradient-shap", "guided-grad-cam",
-    "feature-ablation", "shapley-sampling", "kernel-shap", "lime",
+    "feature-ablation", "shapley-values", "shapley-sampling", "kernel-shap", "lime",
 ]
 # Fewer evaluations than the defaults keep CI fast; the defaults are exercised by the Rust tests.
 FAST = {"integrated-gradients": ["--param", "steps=8"], "smoothgrad": ["--param", "samples=4"],
         "gradient-shap": ["--param", "samples=4"],
+        "shapley-values": ["--param", "patch=14"],  # 4 features, 16 coalitions
         "shapley-sampling": ["--param", "samples=2"], "kernel-shap": ["--param", "samples=40"],
         # the untrained network's scores are ~1e-2: Captum's Lasso penalty (0.01) would zero every
         # value, so the plain weighted regression
@@ -315,6 +316,7 @@ def test_explain_errors_name_the_values(files):
     fails(explain("--score", "prob"), "prob", "softmax")
     fails(explain(method="cam"), "CAM", "global average pooling")
     fails(explain("--param", "layer=conv9", method="grad-cam"), "conv9")
+    fails(explain("--param", "patch=4", method="shapley-values"), "49 features", "at most 16")
     r = nnviz("explain", "--model", str(files / "nope.safetensors"), "--method", "gradient",
               "--input", str(files / "x.npy"), "--out", str(files / "o.npy"))
     fails(r, "nope.safetensors")

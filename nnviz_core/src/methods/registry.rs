@@ -18,7 +18,7 @@ use crate::methods::{
     Baseline, Cam, FeatureAblation, GradCam, GradCamPlusPlus, GradientShap, GradientTransform,
     GuidedGradCam, HiResCam, InputXGradient, IntegratedGradients, KernelShap, LayerCam, Lime,
     LimeDistance, Noise, Occlusion, Quadrature, References, Saliency, ScoreCam,
-    ShapleyValueSampling, SmoothGrad, SmoothGradVariant, XGradCam,
+    ShapleyValueSampling, ShapleyValues, SmoothGrad, SmoothGradVariant, XGradCam,
 };
 use crate::relevance::{Composite, Deconvnet, DeepLift, DeepTaylor, GuidedBackprop, Lrp, Rule};
 use crate::{Error, Result};
@@ -49,7 +49,7 @@ const fn p(name: &'static str, default: &'static str, help: &'static str) -> Par
 }
 
 // The features, absent value and pass size of the perturbation methods (feature ablation,
-// Shapley sampling, KernelSHAP, LIME).
+// Shapley sampling, KernelSHAP, LIME; exact Shapley values say their cost in their own `patch`).
 const PATCH: Param = p(
     "patch",
     "7",
@@ -166,6 +166,20 @@ pub const METHODS: &[MethodInfo] = &[
             "score drop when one patch at a time is set to a baseline (Captum FeatureAblation)",
         params: &[
             PATCH,
+            ABSENT_BASELINE,
+            PERTURBED_BATCH,
+        ],
+    },
+    MethodInfo {
+        name: "shapley-values",
+        summary: "exact Shapley values of patches over all 2^M coalitions (Shapley 1953; M ≤ 16)",
+        params: &[
+            p(
+                "patch",
+                "7",
+                "side of the square patches that form the features: 2^M passes per image \
+                 (65 536 for 16 patches of 7×7 on 28×28, 512 for 9 of 10×10)",
+            ),
             ABSENT_BASELINE,
             PERTURBED_BATCH,
         ],
@@ -510,6 +524,11 @@ pub fn build(name: &str, params: &[(String, String)]) -> Result<Box<dyn Attribut
         "feature-ablation" => Box::new(FeatureAblation {
             batch_size: g.count("batch-size")?,
             ..FeatureAblation::new(g.count("patch")?)
+                .with_baseline(Baseline::Constant(g.finite("baseline")?))
+        }),
+        "shapley-values" => Box::new(ShapleyValues {
+            batch_size: g.count("batch-size")?,
+            ..ShapleyValues::new(g.count("patch")?)
                 .with_baseline(Baseline::Constant(g.finite("baseline")?))
         }),
         "shapley-sampling" => Box::new(ShapleyValueSampling {

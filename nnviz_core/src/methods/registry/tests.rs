@@ -17,7 +17,7 @@ fn every_method_builds_with_its_defaults_and_names_are_unique() {
         assert!(build(m.name, &[]).is_ok(), "{}", m.name);
         assert_eq!(METHODS.iter().filter(|n| n.name == m.name).count(), 1);
     }
-    assert_eq!(METHODS.len(), 26);
+    assert_eq!(METHODS.len(), 27);
 }
 
 #[test]
@@ -55,6 +55,9 @@ fn every_documented_parameter_is_accepted() {
         ("feature-ablation", "patch=4"),
         ("feature-ablation", "baseline=0.5"),
         ("feature-ablation", "batch-size=64"),
+        ("shapley-values", "patch=14"),
+        ("shapley-values", "baseline=0.5"),
+        ("shapley-values", "batch-size=64"),
         ("shapley-sampling", "patch=14"),
         ("shapley-sampling", "samples=3"),
         ("shapley-sampling", "seed=5"),
