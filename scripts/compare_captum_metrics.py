@@ -61,17 +61,22 @@ def example_major(a):
     return torch.from_numpy(np.ascontiguousarray(np.swapaxes(a, 0, 1))).reshape(-1, 1, 4, 4)
 
 
-x = torch.from_numpy(X).reshape(N, 1, 4, 4)
-for softmax in (False, True):
-    model = Mlp(softmax)
-    name = "softmax" if softmax else "logit"
-    for mname, method, kw in (("gradient", Saliency(model), {"abs": False}), ("input_x_gradient", InputXGradient(model), {})):
-        sens = sensitivity_max(method.attribute, x, perturb_func=lambda inp: inp + example_major(DELTA),
-                               n_perturb_samples=S_SENS, target=TARGETS, **kw)
-        print(f"sensitivity_max {name} {mname}: {[float(v) for v in sens]}")
-        attr = method.attribute(x, target=TARGETS, **kw).detach()
-        pert = example_major(PERT)
-        for normalize in (False, True):
-            inf = infidelity(model, lambda inp: (pert, inp - pert), x, attr, target=TARGETS,
-                             n_perturb_samples=S_INF, normalize=normalize)
-            print(f"infidelity {name} {mname} normalize={normalize}: {[float(v) for v in inf]}")
+def main():
+    x = torch.from_numpy(X).reshape(N, 1, 4, 4)
+    for softmax in (False, True):
+        model = Mlp(softmax)
+        name = "softmax" if softmax else "logit"
+        for mname, method, kw in (("gradient", Saliency(model), {"abs": False}), ("input_x_gradient", InputXGradient(model), {})):
+            sens = sensitivity_max(method.attribute, x, perturb_func=lambda inp: inp + example_major(DELTA),
+                                   n_perturb_samples=S_SENS, target=TARGETS, **kw)
+            print(f"sensitivity_max {name} {mname}: {[float(v) for v in sens]}")
+            attr = method.attribute(x, target=TARGETS, **kw).detach()
+            pert = example_major(PERT)
+            for normalize in (False, True):
+                inf = infidelity(model, lambda inp: (pert, inp - pert), x, attr, target=TARGETS,
+                                 n_perturb_samples=S_INF, normalize=normalize)
+                print(f"infidelity {name} {mname} normalize={normalize}: {[float(v) for v in inf]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -38,7 +38,7 @@
 
 use candle_core::Tensor;
 
-use super::{check_finite, classes, finite_mean, host, scores};
+use super::{check_finite, check_map, classes, finite_mean, host, scores};
 use crate::attribution::{check_input, Attribution, Target};
 use crate::{bail, Network, Result, Rng};
 
@@ -199,15 +199,8 @@ impl Infidelity {
             bail!("{op}: at least one perturbation is needed, got 0");
         }
         let (n, c, h, w) = x.dims4()?;
-        let ad = attributions.dims();
-        if !(ad.len() == 4 && ad[0] == n && (ad[1] == c || ad[1] == 1) && ad[2..] == [h, w]) {
-            bail!(
-                "{op}: the attributions must be [{n}, {c} or 1, {h}, {w}] for the input {:?}, found {ad:?}",
-                x.dims()
-            );
-        }
+        let map_c = check_map(op, attributions, x)?;
         let phi = host(attributions)?;
-        let map_c = ad[1];
         for (i, a) in phi.chunks_exact(map_c * h * w).enumerate() {
             check_finite(op, i, a)?;
         }

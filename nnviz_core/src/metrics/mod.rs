@@ -20,7 +20,9 @@
 //! * **robust** ([`sensitivity`]): max- and average-sensitivity (Yeh et al. 2019; Bhatt et al.
 //!   2020) — how far the map moves when the input moves by a tiny random amount.
 //! * **faithful** ([`infidelity`]): the expected squared error between the change of the score
-//!   the map predicts for a random perturbation and the change that happens (Yeh et al. 2019).
+//!   the map predicts for a random perturbation and the change that happens (Yeh et al. 2019);
+//!   [`faithfulness`]: the correlation between the map's sums over random pixel subsets and the
+//!   score drops when those subsets are removed (Bhatt et al. 2020).
 //!
 //! [`evaluate`] runs them all over a list of [`Method`]s and returns one [`EvalTable`] (Markdown
 //! and CSV). Every perturbed input is evaluated in batches, many per forward pass.
@@ -32,6 +34,7 @@ pub mod completeness;
 pub mod complexity;
 pub mod continuity;
 pub mod evaluate;
+pub mod faithfulness;
 pub mod infidelity;
 pub mod localisation;
 pub mod randomisation;
@@ -42,6 +45,7 @@ pub use completeness::{completeness_error, Completeness, CompletenessError};
 pub use complexity::{complexity, sparseness};
 pub use continuity::{translate, translate_batch, Continuity, ContinuityScore, TranslationSweep};
 pub use evaluate::{evaluate, standard_methods, EvalRow, EvalTable, Evaluation, Method};
+pub use faithfulness::{FaithfulnessCorrelation, FaithfulnessScore};
 pub use infidelity::{Infidelity, InfidelityScore, Perturbation};
 pub use localisation::{
     localisation, LocalisationMean, LocalisationRow, LocalisationScores, LocalisationTable,
@@ -86,6 +90,20 @@ pub(crate) fn check_finite(op: &str, i: usize, a: &[f32]) -> Result<()> {
         ),
         None => Ok(()),
     }
+}
+
+/// The channels of the map `attributions` of the `[N, C, H, W]` input `x`: `C`, or 1 for a map
+/// broadcast over the channels (the CAMs'). Any other shape is an error naming `op`.
+pub(crate) fn check_map(op: &str, attributions: &Tensor, x: &Tensor) -> Result<usize> {
+    let (n, c, h, w) = x.dims4()?;
+    let ad = attributions.dims();
+    if !(ad.len() == 4 && ad[0] == n && (ad[1] == c || ad[1] == 1) && ad[2..] == [h, w]) {
+        crate::bail!(
+            "{op}: the attributions must be [{n}, {c} or 1, {h}, {w}] for the input {:?}, found {ad:?}",
+            x.dims()
+        );
+    }
+    Ok(ad[1])
 }
 
 /// Shows a Markdown table in an evcxr notebook (evcxr's rich-output protocol on stdout).

@@ -112,7 +112,7 @@ fn ranks(v: &[f32]) -> Vec<f64> {
     r
 }
 
-fn pearson64(a: &[f64], b: &[f64]) -> f32 {
+pub(crate) fn pearson64(a: &[f64], b: &[f64]) -> f32 {
     let n = a.len().min(b.len());
     if n == 0 {
         return f32::NAN;

@@ -1104,8 +1104,9 @@ fn sensitivity_and_infidelity_reject_bad_input_by_name() {
 }
 
 /// The cases of `scripts/compare_captum_metrics.py`, with the values Captum 0.9.0 printed.
-#[test]
-fn sensitivity_and_infidelity_match_captum() {
+/// The 16-6-3 ReLU MLP on `[1, 4, 4]` and the two inputs of scripts/compare_captum_metrics.py
+/// (weights and pixels from closed formulas), shared with Captum's and Quantus's scripts.
+fn captum_mlp() -> (Network, Tensor) {
     use crate::model::LayerSpec::{Flatten, Linear, Relu};
     let f = |n: usize, g: &dyn Fn(usize) -> f32| (0..n).map(g).collect::<Vec<f32>>();
     let w1 = f(96, &|k| 0.5 * (0.37f32 * k as f32 + 0.1).sin());
@@ -1145,6 +1146,13 @@ fn sensitivity_and_infidelity_match_captum() {
         }),
         &[2, 1, 4, 4],
     );
+    (net, x)
+}
+
+#[test]
+fn sensitivity_and_infidelity_match_captum() {
+    let f = |n: usize, g: &dyn Fn(usize) -> f32| (0..n).map(g).collect::<Vec<f32>>();
+    let (net, x) = captum_mlp();
     let sample = |s: usize, scale: f32, a: f32, b: f32, c: f32| {
         t(
             &f(32, &|k| {
@@ -1195,5 +1203,202 @@ fn sensitivity_and_infidelity_match_captum() {
                 );
             }
         }
+    }
+}
+
+#[test]
+fn faithfulness_correlation_by_hand() {
+    // s = x₀ − x₁ + 2x₂, x = (0.5, 0.25, 1), baseline 0; removing pixel i alone drops the score by
+    // wᵢxᵢ = 0.5, −0.25, 2. The map Φ = (1, 2, 3) predicts 1, 2, 3: deviations (−1, 0, 1) and
+    // (−0.25, −1, 1.25), so r = 1.5 / √(2 · 2.625) = 0.6546537.
+    let net = linear_net(1, 3, &[1.0, -1.0, 2.0]);
+    let x = t(&[0.5, 0.25, 1.0], &[1, 1, 1, 3]);
+    let target = Target::class(0);
+    let subsets: Vec<Vec<Vec<usize>>> = (0..3).map(|j| vec![vec![j]]).collect();
+    let fc = FaithfulnessCorrelation::default();
+    let phi = t(&[1.0, 2.0, 3.0], &[1, 1, 1, 3]);
+    let got = fc.score_with(&net, &x, &phi, &target, &subsets).unwrap();
+    assert!(close(&got.per_image, &[0.6546537], 1e-6), "{got:?}");
+    // the same drops from a baseline of 0.5: wᵢ(xᵢ − 0.5) = 0, 0.25, 1 → r of (1,2,3) = 0.9607689
+    let half = FaithfulnessCorrelation {
+        baseline: 0.5,
+        ..FaithfulnessCorrelation::default()
+    };
+    let got = half.score_with(&net, &x, &phi, &target, &subsets).unwrap();
+    assert!(close(&got.per_image, &[0.9607689], 1e-6), "{got:?}");
+}
+
+#[test]
+fn faithfulness_correlation_invariants() {
+    let mut rng = Rng::new(21);
+    let (h, w) = (5, 5);
+    let weights: Vec<f32> = (0..h * w).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
+    let net = linear_net(h, w, &weights);
+    let x = random_images(&mut rng, 3, h, w);
+    let target = Target::class(0);
+    let fc = FaithfulnessCorrelation {
+        subset_size: 6,
+        runs: 30,
+        ..FaithfulnessCorrelation::default()
+    };
+    // On a linear model with the baseline 0, input × gradient predicts every drop exactly: 1;
+    // its negation −1; any positive scale and offset of the map changes nothing.
+    let ixg = InputXGradient.attribute(&net, &x, &target).unwrap();
+    let one = fc.score(&net, &x, &ixg, &target).unwrap();
+    assert!(close(&one.per_image, &[1.0; 3], 1e-5), "{one:?}");
+    let neg = fc.score(&net, &x, &ixg.neg().unwrap(), &target).unwrap();
+    assert!(close(&neg.per_image, &[-1.0; 3], 1e-5), "{neg:?}");
+    let affine = fc
+        .score(&net, &x, &((&ixg * 3.0).unwrap() + 0.7).unwrap(), &target)
+        .unwrap();
+    assert!(close(&affine.per_image, &[1.0; 3], 1e-5), "{affine:?}");
+    // A map unrelated to the model scores far below 1, and the same seed gives the same subsets
+    // whatever the batch size.
+    let noise = random_images(&mut rng, 3, h, w);
+    let a = fc.score(&net, &x, &noise, &target).unwrap();
+    assert!(a.per_image.iter().all(|r| r.abs() < 0.9), "{a:?}");
+    let b = FaithfulnessCorrelation {
+        batch_size: 1,
+        ..fc.clone()
+    }
+    .score(&net, &x, &noise, &target)
+    .unwrap();
+    assert_eq!(a, b);
+    let c = FaithfulnessCorrelation {
+        seed: 1,
+        ..fc.clone()
+    }
+    .score(&net, &x, &noise, &target)
+    .unwrap();
+    assert_ne!(a, c);
+    // A constant map has no correlation: NaN per image, and so the mean.
+    let flat = fc
+        .score(&net, &x, &x.ones_like().unwrap(), &target)
+        .unwrap();
+    assert!(flat.per_image.iter().all(|r| r.is_nan()) && flat.mean().is_nan());
+    // A one-channel map of a three-channel input is broadcast over the channels.
+    let wc: Vec<f32> = (0..3 * 2 * 2)
+        .map(|_| rng.uniform_range(-1.0, 1.0))
+        .collect();
+    let net3 = linear_net_channels(3, 2, 2, &wc);
+    let x3 = t(
+        &(0..2 * 12).map(|_| rng.uniform()).collect::<Vec<_>>(),
+        &[2, 3, 2, 2],
+    );
+    let map1 = random_images(&mut rng, 2, 2, 2);
+    let map3 = Tensor::cat(&[&map1, &map1, &map1], 1).unwrap();
+    let fc3 = FaithfulnessCorrelation {
+        subset_size: 4,
+        runs: 10,
+        ..FaithfulnessCorrelation::default()
+    };
+    assert_eq!(
+        fc3.score(&net3, &x3, &map1, &target).unwrap(),
+        fc3.score(&net3, &x3, &map3, &target).unwrap()
+    );
+    // `of` explains and scores in one call.
+    assert_eq!(fc.of(&InputXGradient, &net, &x, &target).unwrap(), one);
+}
+
+#[test]
+fn faithfulness_correlation_rejects_bad_input_by_name() {
+    let net = linear_net(2, 2, &[1.0, 2.0, 3.0, 4.0]);
+    let x = t(&[0.1, 0.2, 0.3, 0.4], &[1, 1, 2, 2]);
+    let phi = x.clone();
+    let target = Target::class(0);
+    let err = |fc: FaithfulnessCorrelation, phi: &Tensor| {
+        fc.score(&net, &x, phi, &target).unwrap_err().to_string()
+    };
+    let fc = |subset_size: usize, runs: usize| FaithfulnessCorrelation {
+        subset_size,
+        runs,
+        ..FaithfulnessCorrelation::default()
+    };
+    let e = err(fc(0, 10), &phi);
+    assert!(
+        e.contains("faithfulness_correlation") && e.contains("got 0"),
+        "{e}"
+    );
+    let e = err(fc(5, 10), &phi);
+    assert!(e.contains("4 values") && e.contains("got 5"), "{e}");
+    let e = err(fc(2, 1), &phi);
+    assert!(e.contains("at least 2 runs") && e.contains("got 1"), "{e}");
+    let e = err(
+        FaithfulnessCorrelation {
+            baseline: f32::NAN,
+            ..fc(2, 4)
+        },
+        &phi,
+    );
+    assert!(e.contains("baseline") && e.contains("NaN"), "{e}");
+    let e = err(fc(2, 4), &t(&[0.0; 2], &[1, 1, 1, 2]));
+    assert!(
+        e.contains("[1, 1 or 1, 2, 2]") && e.contains("[1, 1, 1, 2]"),
+        "{e}"
+    );
+    let e = err(fc(2, 4), &t(&[0.0, f32::INFINITY, 0.0, 0.0], &[1, 1, 2, 2]));
+    assert!(
+        e.contains("image 0") && e.contains("inf") && e.contains("pixel 1"),
+        "{e}"
+    );
+    let given = |subsets: &[Vec<Vec<usize>>]| {
+        FaithfulnessCorrelation::default()
+            .score_with(&net, &x, &phi, &target, subsets)
+            .unwrap_err()
+            .to_string()
+    };
+    let e = given(&[vec![vec![0]], vec![vec![4]]]);
+    assert!(e.contains("run 1, image 0") && e.contains("value 4"), "{e}");
+    let e = given(&[vec![vec![0]], vec![vec![1], vec![2]]]);
+    assert!(
+        e.contains("run 1") && e.contains("2 images") && e.contains("has 1"),
+        "{e}"
+    );
+}
+
+#[test]
+fn faithfulness_correlation_matches_quantus() {
+    // scripts/compare_quantus_faithfulness.py, Quantus 0.6 FaithfulnessCorrelation on the
+    // network and inputs of the Captum test, 12 given subsets of 5 pixels per image.
+    let (net, x) = captum_mlp();
+    let map: Vec<f32> = (0..32)
+        .map(|k| {
+            let (n, j) = ((k / 16) as f32, (k % 16) as f32);
+            (0.8 * j + 1.9 * n).sin() + 0.3 * (2.3 * j).cos()
+        })
+        .collect();
+    let phi = t(&map, &[2, 1, 4, 4]);
+    // in run s, image i loses the 5 pixels j with the smallest (5j + 3s + 7i) mod 17
+    let subsets: Vec<Vec<Vec<usize>>> = (0..12)
+        .map(|s| {
+            (0..2)
+                .map(|i| {
+                    let mut j: Vec<usize> = (0..16).collect();
+                    j.sort_by_key(|&j| (5 * j + 3 * s + 7 * i) % 17);
+                    j[..5].to_vec()
+                })
+                .collect()
+        })
+        .collect();
+    let cases = [
+        (Score::Logit, 0.0, [0.4216345250606537, -0.4769505262374878]),
+        (
+            Score::Softmax,
+            0.2,
+            [0.535883367061615, -0.4081569314002991],
+        ),
+    ];
+    for (score, baseline, quantus) in cases {
+        let target = Target::classes(vec![0, 2]).with_score(score);
+        let got = FaithfulnessCorrelation {
+            baseline,
+            ..FaithfulnessCorrelation::default()
+        }
+        .score_with(&net, &x, &phi, &target, &subsets)
+        .unwrap();
+        assert!(
+            rel_close(&got.per_image, &quantus, 1e-5),
+            "{score:?}: {got:?} vs Quantus {quantus:?}"
+        );
     }
 }
