@@ -179,6 +179,9 @@ struct Game<'a> {
     target: Target,
     n: usize,
     per_pass: usize,
+    /// `x` and the baseline flattened on the host, when the perturbed inputs are written
+    /// directly (f32 on the CPU with the elementwise kernels on); `None`: candle's operations.
+    host: Option<(Vec<f32>, Vec<f32>)>,
 }
 
 impl<'a> Game<'a> {
@@ -196,10 +199,23 @@ impl<'a> Game<'a> {
         let mask = features.mask(h, w)?;
         let target = target.fixed_at(net, x)?;
         let per_pass = crate::alloc::inputs_per_pass(net, batch_size)?;
+        let baseline = baseline.for_input(x)?;
+        // On the CPU the coalitions' inputs are written directly (candle's broadcasting
+        // operations are single-threaded strided loops: a third of feature ablation's time at
+        // two threads); elsewhere, and with the kernels switched off, by candle's operations.
+        let host = (crate::kernels::supports(&[x, &baseline]) && crate::kernels::switches().rules)
+            .then(|| -> Result<(Vec<f32>, Vec<f32>)> {
+                Ok((
+                    x.flatten_all()?.to_vec1::<f32>()?,
+                    baseline.flatten_all()?.to_vec1::<f32>()?,
+                ))
+            })
+            .transpose()?;
         Ok(Game {
             net,
-            baseline: baseline.for_input(x)?.unsqueeze(0)?,
+            baseline: baseline.unsqueeze(0)?,
             x: x.unsqueeze(0)?,
+            host,
             mask,
             target,
             n,
@@ -228,11 +244,34 @@ impl<'a> Game<'a> {
                         .map(|&j| if s[j] { 1f32 } else { 0f32 }),
                 );
             }
-            let m = Tensor::from_vec(present, (k, 1, 1, h, w), dev)?.to_dtype(self.x.dtype())?;
-            // x ⊙ m + x̄ ⊙ (1 − m): exactly x where present, exactly x̄ where absent.
-            let inputs = (self.x.broadcast_mul(&m)?
-                + self.baseline.broadcast_mul(&(1.0 - &m)?)?)?
-            .reshape((k * self.n, c, h, w))?;
+            let inputs = match &self.host {
+                Some((xv, bv)) => {
+                    // x where the pixel's feature is present, x̄ where it is absent.
+                    let img = c * h * w;
+                    let mut v = Vec::with_capacity(k * self.n * img);
+                    for on in present.chunks_exact(h * w) {
+                        for (xi, bi) in xv.chunks_exact(img).zip(bv.chunks_exact(img)) {
+                            for (xc, bc) in xi.chunks_exact(h * w).zip(bi.chunks_exact(h * w)) {
+                                v.extend(on.iter().zip(xc.iter().zip(bc)).map(|(&p, (&a, &b))| {
+                                    if p == 1.0 {
+                                        a
+                                    } else {
+                                        b
+                                    }
+                                }));
+                            }
+                        }
+                    }
+                    Tensor::from_vec(v, (k * self.n, c, h, w), dev)?
+                }
+                None => {
+                    let m = Tensor::from_vec(present, (k, 1, 1, h, w), dev)?
+                        .to_dtype(self.x.dtype())?;
+                    // x ⊙ m + x̄ ⊙ (1 − m): exactly x where present, exactly x̄ where absent.
+                    (self.x.broadcast_mul(&m)? + self.baseline.broadcast_mul(&(1.0 - &m)?)?)?
+                        .reshape((k * self.n, c, h, w))?
+                }
+            };
             let scores = self
                 .target
                 .tiled(k)
