@@ -203,6 +203,19 @@ pub fn supports(tensors: &[&Tensor]) -> bool {
         .all(|t| t.dtype() == DType::F32 && matches!(t.device(), Device::Cpu))
 }
 
+/// `a` and `b` flattened on the host when the elementwise kernels may run on them (both `f32` on
+/// the CPU, the `rules` switch on), for the methods that write their perturbed inputs directly
+/// (occlusion, the Shapley family, LIME); `None`: use candle's operations (a GPU's path).
+pub(crate) fn host_pair(a: &Tensor, b: &Tensor) -> Result<Option<(Vec<f32>, Vec<f32>)>> {
+    if !(supports(&[a, b]) && switches().rules) {
+        return Ok(None);
+    }
+    Ok(Some((
+        a.flatten_all()?.to_vec1::<f32>()?,
+        b.flatten_all()?.to_vec1::<f32>()?,
+    )))
+}
+
 /// Whether the kernels can run `net` on the batch `x`: `x` and every parameter `f32` on the CPU.
 pub(crate) fn supports_network(net: &crate::Network, x: &Tensor) -> bool {
     supports(&[x]) && net.parameters().iter().all(|(_, t)| supports(&[t]))

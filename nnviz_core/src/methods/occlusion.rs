@@ -179,14 +179,7 @@ impl Attribution for Occlusion {
         // On the CPU the occluded copies are written directly (a copy of x, then the window's
         // rows from the baseline); elsewhere, and with the elementwise kernels switched off, by
         // candle's operations.
-        let host = (crate::kernels::supports(&[x, &baseline]) && crate::kernels::switches().rules)
-            .then(|| -> Result<(Vec<f32>, Vec<f32>)> {
-                Ok((
-                    x.flatten_all()?.to_vec1::<f32>()?,
-                    baseline.flatten_all()?.to_vec1::<f32>()?,
-                ))
-            })
-            .transpose()?;
+        let host = crate::kernels::host_pair(x, &baseline)?;
         let (xs, baseline) = (x.unsqueeze(0)?, baseline.unsqueeze(0)?); // [1, N, C, H, W]
         let per_pass = crate::alloc::inputs_per_pass(net, self.batch_size)?;
         let windows_per_pass = (per_pass / n).max(1);

@@ -203,14 +203,7 @@ impl<'a> Game<'a> {
         // On the CPU the coalitions' inputs are written directly (candle's broadcasting
         // operations are single-threaded strided loops: a third of feature ablation's time at
         // two threads); elsewhere, and with the kernels switched off, by candle's operations.
-        let host = (crate::kernels::supports(&[x, &baseline]) && crate::kernels::switches().rules)
-            .then(|| -> Result<(Vec<f32>, Vec<f32>)> {
-                Ok((
-                    x.flatten_all()?.to_vec1::<f32>()?,
-                    baseline.flatten_all()?.to_vec1::<f32>()?,
-                ))
-            })
-            .transpose()?;
+        let host = crate::kernels::host_pair(x, &baseline)?;
         Ok(Game {
             net,
             baseline: baseline.unsqueeze(0)?,
