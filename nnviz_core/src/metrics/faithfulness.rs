@@ -33,7 +33,7 @@
 use candle_core::Tensor;
 
 use super::randomisation::pearson64;
-use super::{check_finite, check_map, classes, finite_mean, host, scores};
+use super::{classes, finite_mean, host, host_map, scores};
 use crate::attribution::{check_input, Attribution, Target};
 use crate::{bail, Network, Result, Rng};
 
@@ -147,11 +147,7 @@ impl FaithfulnessCorrelation {
                 }
             }
         }
-        let map_d = check_map(OP, attributions, x)? * h * w;
-        let phi = host(attributions)?;
-        for (i, a) in phi.chunks_exact(map_d).enumerate() {
-            check_finite(OP, i, a)?;
-        }
+        let (map_d, phi) = host_map(OP, attributions, x)?;
         let xs = host(x)?;
         let cls = classes(target, net, x)?;
         let clean = scores(net, x, &cls, target.score, self.batch_size)?;

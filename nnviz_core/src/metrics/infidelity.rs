@@ -38,7 +38,7 @@
 
 use candle_core::Tensor;
 
-use super::{check_finite, check_map, classes, finite_mean, host, scores};
+use super::{classes, finite_mean, host, host_map, scores};
 use crate::attribution::{check_input, Attribution, Target};
 use crate::{bail, Network, Result, Rng};
 
@@ -199,11 +199,7 @@ impl Infidelity {
             bail!("{op}: at least one perturbation is needed, got 0");
         }
         let (n, c, h, w) = x.dims4()?;
-        let map_c = check_map(op, attributions, x)?;
-        let phi = host(attributions)?;
-        for (i, a) in phi.chunks_exact(map_c * h * w).enumerate() {
-            check_finite(op, i, a)?;
-        }
+        let (map_d, phi) = host_map(op, attributions, x)?;
         let cls = classes(target, net, x)?;
         let clean = scores(net, x, &cls, target.score, self.batch_size)?;
         let per_pass = (crate::alloc::inputs_per_pass(net, self.batch_size)? / n).max(1);
@@ -217,11 +213,11 @@ impl Infidelity {
                 let p = draw(s)?.to_dtype(x.dtype())?;
                 let ps = host(&p)?;
                 for (i, pi) in ps.chunks_exact(c * h * w).enumerate() {
-                    let a = &phi[i * map_c * h * w..(i + 1) * map_c * h * w];
+                    let a = &phi[i * map_d..(i + 1) * map_d];
                     let dot: f64 = pi
                         .iter()
                         .enumerate()
-                        .map(|(j, &v)| v as f64 * a[j % (map_c * h * w)] as f64)
+                        .map(|(j, &v)| v as f64 * a[j % map_d] as f64)
                         .sum();
                     predicted.push(dot);
                 }

@@ -92,9 +92,10 @@ pub(crate) fn check_finite(op: &str, i: usize, a: &[f32]) -> Result<()> {
     }
 }
 
-/// The channels of the map `attributions` of the `[N, C, H, W]` input `x`: `C`, or 1 for a map
-/// broadcast over the channels (the CAMs'). Any other shape is an error naming `op`.
-pub(crate) fn check_map(op: &str, attributions: &Tensor, x: &Tensor) -> Result<usize> {
+/// The map `attributions` of the `[N, C, H, W]` input `x` on the host, checked: its values per
+/// image (`C·H·W`, or `H·W` for a map broadcast over the channels, the CAMs') and the values.
+/// Any other shape, or a non-finite value, is an error naming `op`.
+pub(crate) fn host_map(op: &str, attributions: &Tensor, x: &Tensor) -> Result<(usize, Vec<f32>)> {
     let (n, c, h, w) = x.dims4()?;
     let ad = attributions.dims();
     if !(ad.len() == 4 && ad[0] == n && (ad[1] == c || ad[1] == 1) && ad[2..] == [h, w]) {
@@ -103,7 +104,12 @@ pub(crate) fn check_map(op: &str, attributions: &Tensor, x: &Tensor) -> Result<u
             x.dims()
         );
     }
-    Ok(ad[1])
+    let per_image = ad[1] * h * w;
+    let phi = host(attributions)?;
+    for (i, a) in phi.chunks_exact(per_image).enumerate() {
+        check_finite(op, i, a)?;
+    }
+    Ok((per_image, phi))
 }
 
 /// Shows a Markdown table in an evcxr notebook (evcxr's rich-output protocol on stdout).

@@ -1103,7 +1103,6 @@ fn sensitivity_and_infidelity_reject_bad_input_by_name() {
     assert!(inf.score(&net, &empty, &empty, &target).is_err());
 }
 
-/// The cases of `scripts/compare_captum_metrics.py`, with the values Captum 0.9.0 printed.
 /// The 16-6-3 ReLU MLP on `[1, 4, 4]` and the two inputs of scripts/compare_captum_metrics.py
 /// (weights and pixels from closed formulas), shared with Captum's and Quantus's scripts.
 fn captum_mlp() -> (Network, Tensor) {
@@ -1149,6 +1148,7 @@ fn captum_mlp() -> (Network, Tensor) {
     (net, x)
 }
 
+/// The cases of `scripts/compare_captum_metrics.py`, with the values Captum 0.9.0 printed.
 #[test]
 fn sensitivity_and_infidelity_match_captum() {
     let f = |n: usize, g: &dyn Fn(usize) -> f32| (0..n).map(g).collect::<Vec<f32>>();
