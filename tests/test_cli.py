@@ -338,6 +338,8 @@ def test_evaluate_a_model_file(files, tmp_path):
     for name in ["integrated gradients", "deep Taylor", "Grad-CAM++", "occlusion", "random order"]:
         assert name in md, name
     assert "2 images" in md
+    assert "faithfulness corr." in md and "224 values set to 0" in md
+    assert rows[0].split(",")[4] == "faithfulness_correlation"
     assert len(rows) == 1 + 19 + 1, rows  # header, 19 methods, the random-order baseline
     fails(nnviz("evaluate", "--model", model, "--out", str(tmp_path)), "needs --input")
     fails(nnviz("evaluate", "--model", model, "--input", str(files / "x40.npy"), "--out", str(tmp_path)),

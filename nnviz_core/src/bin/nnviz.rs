@@ -144,8 +144,8 @@ enum Command {
         train_steps: usize,
     },
     /// Evaluate every attribution method on a model (first N images, score ReLU(z_c) of the
-    /// predicted class, as in sections 5.1–5.2): AOPC, infidelity, continuity,
-    /// max-sensitivity, randomisation similarity, completeness error, time per batch. Writes
+    /// predicted class, as in sections 5.1–5.2): AOPC, infidelity, faithfulness correlation,
+    /// continuity, max-sensitivity, randomisation similarity, completeness error, time per batch. Writes
     /// evaluation.md and evaluation.csv.
     Evaluate {
         /// A zoo model id (trained or loaded from the cache; D2 is the model of sections 5.1
@@ -382,13 +382,14 @@ fn run(cli: Cli) -> Result<()> {
             let n = images.min(x.dim(0)?);
             let x = x.narrow(0, 0, n)?.to_device(&net.device())?;
             let target = nnviz_core::Target::predicted().with_score(Score::ReluLogit);
-            let table = evaluate(
-                &net,
-                &x,
-                &target,
-                &standard_methods(),
-                &Evaluation::default(),
-            )?;
+            let mut cfg = Evaluation::default();
+            // Quantus's 224-value subsets need images of more than 224 values; smaller images
+            // get subsets of a quarter of their values (the table's caption says which).
+            let d = x.elem_count() / n.max(1);
+            if cfg.faithfulness.subset_size > d {
+                cfg.faithfulness.subset_size = (d / 4).max(1);
+            }
+            let table = evaluate(&net, &x, &target, &standard_methods(), &cfg)?;
             print!("{}", table.to_markdown());
             table.save(&out)?;
             println!(

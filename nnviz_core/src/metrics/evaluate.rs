@@ -1,4 +1,5 @@
-//! One table for every attribution method: AOPC (selectivity), infidelity, continuity,
+//! One table for every attribution method: AOPC (selectivity), infidelity, faithfulness
+//! correlation, continuity,
 //! max-sensitivity, the randomisation sanity check, the completeness error, and the time to
 //! explain a batch.
 //!
@@ -27,6 +28,10 @@
 //! * **infidelity** ([`super::infidelity`]): mean squared error between the score change the
 //!   best-scaled map predicts when a random 4×4 square is removed and the change that happens
 //!   (50 squares per image), on the same `N` images and maps; lower is better.
+//! * **faithfulness correlation** ([`super::faithfulness`]): Pearson correlation between the
+//!   map's sum over a random subset of 224 pixels and the score drop when they are set to 0
+//!   (100 subsets per image, Quantus's defaults), on the same `N` images and maps; higher is
+//!   better.
 //! * **continuity** ([`super::continuity`]): mean local Lipschitz estimate of the L1-normalised
 //!   map along horizontal translations; lower is better.
 //! * **max-sensitivity** ([`super::sensitivity`]): the largest relative change of the map under
@@ -48,6 +53,7 @@ use candle_core::Tensor;
 
 use super::completeness::{completeness_error, Completeness};
 use super::continuity::Continuity;
+use super::faithfulness::FaithfulnessCorrelation;
 use super::infidelity::{Infidelity, Perturbation};
 use super::randomisation::ModelRandomisation;
 use super::selectivity::PixelFlipping;
@@ -146,6 +152,10 @@ pub struct Evaluation {
     pub randomisation_images: usize,
     /// Infidelity of every method's maps on all `N` images.
     pub infidelity: Infidelity,
+    /// Faithfulness correlation settings (Quantus's defaults).
+    pub faithfulness: FaithfulnessCorrelation,
+    /// The first this many images' maps are scored (each costs `runs` perturbed forward passes).
+    pub faithfulness_images: usize,
     /// Max-sensitivity settings.
     pub sensitivity: Sensitivity,
     /// The first this many images are perturbed (each gives `samples` explanations).
@@ -162,6 +172,8 @@ impl Default for Evaluation {
             randomisation: ModelRandomisation::default(),
             randomisation_images: 20,
             infidelity: Infidelity::default(),
+            faithfulness: FaithfulnessCorrelation::default(),
+            faithfulness_images: 100,
             sensitivity: Sensitivity::default(),
             sensitivity_images: 20,
         }
@@ -180,6 +192,8 @@ pub struct EvalRow {
     pub curve: Vec<f32>,
     /// Mean infidelity (lower is better).
     pub infidelity: f32,
+    /// Mean faithfulness correlation (higher is better).
+    pub faithfulness: f32,
     /// Mean continuity score (lower is better).
     pub continuity: f32,
     /// Mean max-sensitivity (lower is better).
@@ -248,7 +262,9 @@ impl EvalTable {
         };
         format!(
             "Model {}, score {:?}. AOPC: {} images, {}×{} patches, {} removals, fill {}, \
-             random order seed {}. Infidelity: {} images, {}, {} samples{}. Continuity: first \
+             random order seed {}. Infidelity: {} images, {}, {} samples{}. Faithfulness \
+             correlation: first {} images, {} subsets of {} values set to {}, seed {}. \
+             Continuity: first \
              {} images, shifts {}…{}. Max-sensitivity: first {} images, {} samples of radius \
              {}{} (a sampling method's includes its own Monte Carlo error). Randomisation \
              ({:?}, seed {}): first {} images, all layers randomised, \
@@ -269,6 +285,11 @@ impl EvalTable {
             } else {
                 ""
             },
+            s.faithfulness_images.min(self.images),
+            s.faithfulness.runs,
+            s.faithfulness.subset_size,
+            s.faithfulness.baseline,
+            s.faithfulness.seed,
             s.continuity_images.min(self.images),
             shifts.first().copied().unwrap_or(f32::NAN),
             shifts.last().copied().unwrap_or(f32::NAN),
@@ -291,18 +312,20 @@ impl EvalTable {
     pub fn to_markdown(&self) -> String {
         let mut out = format!("{}\n\n", self.caption());
         out.push_str(&format!(
-            "| method | AOPC ↑ | AOPC − random ↑ | infidelity ↓ | continuity ↓ | \
-             max-sensitivity ↓ | randomisation ρ ↓ | completeness error ↓ | ms / batch of {} |\n",
+            "| method | AOPC ↑ | AOPC − random ↑ | infidelity ↓ | faithfulness corr. ↑ | \
+             continuity ↓ | max-sensitivity ↓ | randomisation ρ ↓ | completeness error ↓ | \
+             ms / batch of {} |\n",
             self.images
         ));
-        out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for r in &self.rows {
             out.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {:.0} |\n",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} |\n",
                 r.method.replace('|', "\\|"),
                 num(r.aopc as f64),
                 num(r.aopc_over_random as f64),
                 num(r.infidelity as f64),
+                num(r.faithfulness as f64),
                 num(r.continuity as f64),
                 num(r.max_sensitivity as f64),
                 num(r.randomisation_spearman as f64),
@@ -311,7 +334,7 @@ impl EvalTable {
             ));
         }
         out.push_str(&format!(
-            "| random order (baseline) | {} | 0 | — | — | — | — | — | — |\n",
+            "| random order (baseline) | {} | 0 | — | — | — | — | — | — | — |\n",
             num(self.random_aopc as f64)
         ));
         out
@@ -320,7 +343,8 @@ impl EvalTable {
     /// The table as CSV (header line, one line per method, then the random order).
     pub fn to_csv(&self) -> String {
         let mut out = String::from(
-            "method,aopc,aopc_over_random,infidelity,continuity,max_sensitivity,\
+            "method,aopc,aopc_over_random,infidelity,faithfulness_correlation,continuity,\
+             max_sensitivity,\
              avg_sensitivity,randomisation_spearman,randomisation_pearson,completeness_error,\
              ms_per_batch,batch\n",
         );
@@ -333,11 +357,12 @@ impl EvalTable {
         };
         for r in &self.rows {
             out.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{},{},{:.1},{}\n",
+                "{},{},{},{},{},{},{},{},{},{},{},{:.1},{}\n",
                 csv_field(&r.method),
                 f(r.aopc),
                 f(r.aopc_over_random),
                 f(r.infidelity),
+                f(r.faithfulness),
                 f(r.continuity),
                 f(r.max_sensitivity),
                 f(r.avg_sensitivity),
@@ -349,7 +374,7 @@ impl EvalTable {
             ));
         }
         out.push_str(&format!(
-            "random order (baseline),{},0,,,,,,,,,{}\n",
+            "random order (baseline),{},0,,,,,,,,,,{}\n",
             f(self.random_aopc),
             self.images
         ));
@@ -392,6 +417,14 @@ pub fn evaluate(
     if n == 0 {
         bail!("evaluate: no images given");
     }
+    let d = x.elem_count() / n;
+    let k = cfg.faithfulness.subset_size;
+    if k == 0 || k > d {
+        bail!(
+            "evaluate: the faithfulness correlation's subset size must be between 1 and the {d} \
+             values of an image, got {k} (set `Evaluation::faithfulness.subset_size`)"
+        );
+    }
     let cls = classes(target, net, x)?;
     let t = Target {
         class: Class::PerExample(cls.clone()),
@@ -401,16 +434,18 @@ pub fn evaluate(
     let nc = cfg.continuity_images.clamp(1, n);
     let nr = cfg.randomisation_images.clamp(1, n);
     let ns = cfg.sensitivity_images.clamp(1, n);
-    let (xc, xr, xs) = (
+    let nf = cfg.faithfulness_images.clamp(1, n);
+    let (xc, xr, xs, xf) = (
         x.narrow(0, 0, nc)?,
         x.narrow(0, 0, nr)?,
         x.narrow(0, 0, ns)?,
+        x.narrow(0, 0, nf)?,
     );
     let first = |k: usize| Target {
         class: Class::PerExample(cls[..k].to_vec()),
         score: t.score,
     };
-    let (tc, ts) = (first(nc), first(ns));
+    let (tc, ts, tf) = (first(nc), first(ns), first(nf));
     let tr = Target {
         class: Class::PerExample(cls[..nr].to_vec()),
         score: Score::Logit,
@@ -430,6 +465,10 @@ pub fn evaluate(
             cfg.flipping.run_with_maps(net, x, &maps, &t)?
         };
         let infidelity = cfg.infidelity.score(net, x, &maps, &t)?.mean();
+        let faithfulness = cfg
+            .faithfulness
+            .score(net, &xf, &maps.narrow(0, 0, nf)?, &tf)?
+            .mean();
         let continuity = cfg.continuity.score(a, net, &xc, &tc)?.mean;
         let sensitivity = cfg.sensitivity.score(a, net, &xs, &ts)?;
         let (sp, pe) = cfg.randomisation.fully_randomised(a, net, &xr, &tr, None)?;
@@ -441,6 +480,7 @@ pub fn evaluate(
             aopc_over_random: flip.aopc - random.aopc,
             curve: flip.mean,
             infidelity,
+            faithfulness,
             continuity,
             max_sensitivity: sensitivity.mean_max(),
             avg_sensitivity: sensitivity.mean_average(),

@@ -487,10 +487,25 @@ fn evaluate_makes_one_row_per_method_in_markdown_and_csv() {
         continuity: Continuity::around(2),
         continuity_images: 3,
         randomisation_images: 4,
+        faithfulness: FaithfulnessCorrelation {
+            subset_size: 16,
+            runs: 20,
+            ..Default::default()
+        },
+        faithfulness_images: 5,
         ..Default::default()
     };
     let target = Target::predicted().with_score(Score::ReluLogit);
     let table = evaluate(&net, &x, &target, &methods, &cfg).unwrap();
+    // the column is the metric itself on the first 5 images' maps
+    let fc = cfg
+        .faithfulness
+        .of(&InputXGradient, &net, &x.narrow(0, 0, 5).unwrap(), &target)
+        .unwrap();
+    assert!((table.rows[1].faithfulness - fc.mean()).abs() < 1e-6);
+    assert!((-1.0..=1.0).contains(&table.rows[0].faithfulness));
+    // a constant map predicts the same drop for every subset: no correlation
+    assert!(table.rows[2].faithfulness.is_nan());
     assert_eq!(table.rows.len(), 3);
     assert_eq!(table.images, 6);
     let taylor = &table.rows[1];
@@ -533,6 +548,14 @@ fn evaluate_makes_one_row_per_method_in_markdown_and_csv() {
         .iter()
         .all(|r| r.aopc == 0.0 && r.continuity.is_nan()));
     assert!(evaluate(&net, &x, &target, &[], &cfg).is_err());
+    // the default subset of 224 values does not fit an 8×8 image: an error that names it
+    let err = evaluate(&net, &x, &target, &methods, &Evaluation::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("subset size") && err.contains("64 values"),
+        "{err}"
+    );
 }
 
 #[test]
