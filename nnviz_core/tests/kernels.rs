@@ -416,6 +416,58 @@ fn channel_bias_matches_direct_loops_forward_and_both_gradients() {
 }
 
 #[test]
+fn fused_conv_bias_equals_conv_then_bias_bit_for_bit_with_the_same_gradients() {
+    // One sample per gemm (large planes), several samples side by side (small planes),
+    // 1×1 pointwise, stride 2 with padding, an empty batch: the fused op must give exactly the
+    // numbers of the unfused pair, forwards and for every gradient of sum(y ⊙ g).
+    let cases: [([usize; 4], [usize; 4], usize, Pad2d); 5] = [
+        ([3, 2, 30, 30], [4, 2, 3, 3], 1, Pad2d::uniform(1)),
+        ([20, 3, 6, 5], [5, 3, 3, 3], 1, Pad2d::uniform(1)),
+        ([9, 4, 4, 4], [3, 4, 1, 1], 1, Pad2d::uniform(0)),
+        ([7, 2, 9, 8], [3, 2, 3, 2], 2, same_pad(9, 8, 3, 2, 2)),
+        ([0, 2, 5, 5], [3, 2, 3, 3], 1, Pad2d::uniform(1)),
+    ];
+    for (i, (xs, ks, stride, pad)) in cases.into_iter().enumerate() {
+        let mut rng = Rng::new(90 + i as u64);
+        let n: usize = xs.iter().product();
+        let x = Var::from_tensor(&tensor(&random(&mut rng, n), &xs)).unwrap();
+        let w = Var::from_tensor(&tensor(&random(&mut rng, ks.iter().product()), &ks)).unwrap();
+        let b = Var::from_tensor(&tensor(&random(&mut rng, ks[0]), &[ks[0]])).unwrap();
+        let (x, w, b) = (x.as_tensor(), w.as_tensor(), b.as_tensor());
+        let fused = kernels::conv2d_bias(x, w, b, stride, pad).unwrap();
+        let pair =
+            kernels::add_channel_bias(&kernels::conv2d(x, w, stride, pad).unwrap(), b).unwrap();
+        assert_eq!(fused.dims(), pair.dims(), "case {i}");
+        let (yf, yp) = (flat(&fused), flat(&pair));
+        assert!(
+            yf.iter().zip(&yp).all(|(a, b)| a.to_bits() == b.to_bits()),
+            "case {i}: forward"
+        );
+        let g = tensor(&random(&mut rng, yf.len()), fused.dims());
+        let gf = (fused * &g).unwrap().sum_all().unwrap().backward().unwrap();
+        let gp = (pair * &g).unwrap().sum_all().unwrap().backward().unwrap();
+        for (what, t) in [("input", x), ("kernel", w), ("bias", b)] {
+            let (a, c) = (flat(gf.get(t).unwrap()), flat(gp.get(t).unwrap()));
+            assert!(
+                a.iter().zip(&c).all(|(a, c)| a.to_bits() == c.to_bits()),
+                "case {i}: {what} gradient"
+            );
+        }
+    }
+    // The layer uses it: a conv layer with a bias gives the fused numbers.
+    let x = tensor(&random(&mut Rng::new(5), 2 * 3 * 8 * 8), &[2, 3, 8, 8]);
+    let w = tensor(&random(&mut Rng::new(6), 4 * 3 * 3 * 3), &[4, 3, 3, 3]);
+    let b = tensor(&[0.5, -1.0, 2.0, 0.0], &[4]);
+    let via_layer = layer::conv2d(&x, &w, Some(&b), 1, Padding::Same).unwrap();
+    let fused = kernels::conv2d_bias(&x, &w, &b, 1, Pad2d::uniform(1)).unwrap();
+    assert_eq!(flat(&via_layer), flat(&fused));
+    let err = kernels::conv2d_bias(&x, &w, &tensor(&[0.0; 3], &[3]), 1, Pad2d::uniform(1))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("bias must have shape [4]"), "{err}");
+}
+
+#[test]
 fn relu_gradient_is_blocked_at_zero_on_both_paths() {
     // The kernel (f32 on the CPU) and the fallback of other devices and dtypes (here f64) give
     // max(x, 0) (NaN → 0, −0 → +0) and the gradient g · [x > 0]: nothing passes at exactly 0.
@@ -705,6 +757,20 @@ fn pool_cases() -> Vec<(&'static str, Pool)> {
         (
             "2x2 stride 2 VALID on 9x8",
             p(3, 1, 9, 8, 2, 2, Pad2d::default()),
+        ),
+        // Row pairs of 7, 16 and 10 windows: the vectorised runs of 4 and 8 windows, exact and
+        // overlapping the run before.
+        (
+            "2x2 stride 2 VALID on 4x14",
+            p(2, 3, 4, 14, 2, 2, Pad2d::default()),
+        ),
+        (
+            "2x2 stride 2 VALID on 4x32",
+            p(2, 2, 4, 32, 2, 2, Pad2d::default()),
+        ),
+        (
+            "2x2 stride 2 SAME on 5x20",
+            p(2, 2, 5, 20, 2, 2, same_pad(5, 20, 2, 2, 2)),
         ),
         (
             "4x4 stride 3 explicit (1,2,0,3)",

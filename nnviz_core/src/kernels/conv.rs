@@ -3,7 +3,7 @@
 
 use std::cell::RefCell;
 
-use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Shape, Tensor};
 use gemm::Parallelism;
 use rayon::prelude::*;
 
@@ -322,8 +322,20 @@ where
     }
 }
 
-/// Forward: `y_n = W · im2col(x_n)` for every sample, a group of samples per gemm.
-fn forward(g: &Geom, x: &[f32], w: &[f32]) -> candle_core::Result<Vec<f32>> {
+/// Adds `b[o]` to every plane `o` of each sample in `y` (`[cnt, O, P]`).
+fn add_bias(y: &mut [f32], b: &[f32], p: usize) {
+    if p == 0 || b.is_empty() {
+        return;
+    }
+    for (plane, v) in y.chunks_exact_mut(p).zip(b.iter().cycle()) {
+        plane.iter_mut().for_each(|y| *y += v);
+    }
+}
+
+/// Forward: `y_n = W · im2col(x_n) (+ b)` for every sample, a group of samples per gemm. The
+/// bias is added to each group's output while it is still in cache: the same `f32` sums as a
+/// separate pass ([`super::bias`]) over the whole output, without that pass.
+fn forward(g: &Geom, x: &[f32], w: &[f32], b: Option<&[f32]>) -> candle_core::Result<Vec<f32>> {
     let (k, p, o, len) = (g.k(), g.p(), g.o, g.in_len());
     let mut y = vec![0f32; g.n * o * p];
     if y.is_empty() {
@@ -336,18 +348,23 @@ fn forward(g: &Geom, x: &[f32], w: &[f32]) -> candle_core::Result<Vec<f32>> {
         let cols = cnt * p;
         let x_g = &x[first * len..(first + cnt) * len];
         if cnt == 1 && g.pointwise() {
-            return matmul(FWD, y_g, wm, Mat::row_major(x_g, k, p), false, par);
+            matmul(FWD, y_g, wm, Mat::row_major(x_g, k, p), false, par)?;
+        } else {
+            let col = &mut s.col[..k * cols];
+            for (j, x_n) in x_g.chunks_exact(len).enumerate() {
+                im2col(g, x_n, col, cols, j * p);
+            }
+            if cnt == 1 {
+                matmul(FWD, y_g, wm, Mat::row_major(col, k, p), false, par)?;
+            } else {
+                let stage = &mut s.stage[..o * cols];
+                matmul(FWD, stage, wm, Mat::row_major(col, k, cols), false, par)?;
+                deinterleave(stage, y_g, o, p);
+            }
         }
-        let col = &mut s.col[..k * cols];
-        for (j, x_n) in x_g.chunks_exact(len).enumerate() {
-            im2col(g, x_n, col, cols, j * p);
+        if let Some(b) = b {
+            add_bias(y_g, b, p);
         }
-        if cnt == 1 {
-            return matmul(FWD, y_g, wm, Mat::row_major(col, k, p), false, par);
-        }
-        let stage = &mut s.stage[..o * cols];
-        matmul(FWD, stage, wm, Mat::row_major(col, k, cols), false, par)?;
-        deinterleave(stage, y_g, o, p);
         Ok(())
     };
     for_each_group(&mut y, o * p, plan, Scratch::lens(g, &plan, o), group)?;
@@ -493,7 +510,7 @@ impl CustomOp2 for Conv2d {
         )?;
         let x = cpu_f32(FWD, "input", s1, l1)?;
         let w = cpu_f32(FWD, "kernel", s2, l2)?;
-        Ok((CpuStorage::F32(forward(&g, x, w)?), g.out_shape()))
+        Ok((CpuStorage::F32(forward(&g, x, w, None)?), g.out_shape()))
     }
 
     fn bwd(
@@ -517,6 +534,73 @@ impl CustomOp2 for Conv2d {
             None
         };
         Ok((dx, dw))
+    }
+}
+
+/// `(x[N, C, H, W], w[O, C, kh, kw], b[O]) → y[N, O, OH, OW]`: [`Conv2d`] plus a per-channel
+/// bias in the same pass; the gradients are [`Conv2d`]'s and the bias's
+/// ([`super::bias::ChannelSum`]), the ops the unfused pair runs.
+pub(super) struct Conv2dBias {
+    pub(super) stride: usize,
+    pub(super) pad: Pad2d,
+}
+
+const FWD_BIAS: &str = "nnviz-conv2d-bias";
+
+impl CustomOp3 for Conv2dBias {
+    fn name(&self) -> &'static str {
+        FWD_BIAS
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let g = Geom::new(
+            FWD_BIAS,
+            dims4(FWD_BIAS, "input", l1)?,
+            dims4(FWD_BIAS, "kernel", l2)?,
+            self.stride,
+            self.pad,
+        )?;
+        if l3.dims() != [g.o] {
+            return Err(op_err(format!(
+                "{FWD_BIAS}: the bias must have shape [{}] for the kernel {:?}, got {:?}",
+                g.o,
+                l2.dims(),
+                l3.dims()
+            )));
+        }
+        let x = cpu_f32(FWD_BIAS, "input", s1, l1)?;
+        let w = cpu_f32(FWD_BIAS, "kernel", s2, l2)?;
+        let b = cpu_f32(FWD_BIAS, "bias", s3, l3)?;
+        Ok((CpuStorage::F32(forward(&g, x, w, Some(b))?), g.out_shape()))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        b: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let conv = Conv2d {
+            stride: self.stride,
+            pad: self.pad,
+        };
+        let (dx, dw) = conv.bwd(x, w, res, grad)?;
+        let db = if b.track_op() {
+            Some(grad.contiguous()?.apply_op1(super::bias::ChannelSum)?)
+        } else {
+            None
+        };
+        Ok((dx, dw, db))
     }
 }
 

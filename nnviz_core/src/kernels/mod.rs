@@ -243,6 +243,21 @@ pub fn conv2d(x: &Tensor, w: &Tensor, stride: usize, pad: Pad2d) -> Result<Tenso
     Ok(x.apply_op2(&w, conv::Conv2d { stride, pad })?)
 }
 
+/// [`conv2d`] plus a per-channel bias `b[O]`, added to each group of samples while its output
+/// is in cache: the same numbers as `add_channel_bias(&conv2d(x, w, ..)?, b)`, bit for bit, in
+/// one pass. Differentiable in all three arguments (first order).
+pub fn conv2d_bias(
+    x: &Tensor,
+    w: &Tensor,
+    b: &Tensor,
+    stride: usize,
+    pad: Pad2d,
+) -> Result<Tensor> {
+    check_supported("conv2d_bias", &[("input", x), ("kernel", w), ("bias", b)])?;
+    let (x, w, b) = (x.contiguous()?, w.contiguous()?, b.contiguous()?);
+    Ok(x.apply_op3(&w, &b, conv::Conv2dBias { stride, pad })?)
+}
+
 /// The input gradient of [`conv2d`] for the output gradient `g[N, O, OH, OW]` and kernel
 /// `w[O, C, kh, kw]` on an input of `h × w_in` cells: `col2im(Wᵀ · g_n)` per sample, which is
 /// also the transposed convolution of `g` with `w` (LRP's `Wᵀ s` step). Not differentiable.

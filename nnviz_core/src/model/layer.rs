@@ -474,12 +474,19 @@ pub fn conv2d(
         return portable::conv2d(x, w, b, stride, padding);
     }
     let (_, _, kh, kw) = w.dims4()?;
-    // im2col + gemm, with the padding applied inside im2col.
-    let y = crate::kernels::conv2d(x, w, stride, pad2d(x, [kh, kw], stride, padding)?)?;
+    // im2col + gemm, with the padding applied inside im2col (and the bias inside the same pass).
+    let pad = pad2d(x, [kh, kw], stride, padding)?;
     Ok(match b {
-        Some(b) if crate::kernels::supports(&[b]) => crate::kernels::add_channel_bias(&y, b)?,
-        Some(b) => y.broadcast_add(&b.reshape((1, (), 1, 1))?)?,
-        None => y,
+        Some(b) if crate::kernels::supports(&[b]) => {
+            crate::kernels::conv2d_bias(x, w, b, stride, pad)?
+        }
+        Some(b) => crate::kernels::conv2d(x, w, stride, pad)?.broadcast_add(&b.reshape((
+            1,
+            (),
+            1,
+            1,
+        ))?)?,
+        None => crate::kernels::conv2d(x, w, stride, pad)?,
     })
 }
 
