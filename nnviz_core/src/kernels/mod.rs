@@ -30,8 +30,12 @@
 //! single matrix product per sample, computed by the `gemm` crate (the one candle uses):
 //!
 //! ```text
-//! y_n[O, P] = W[O, K] · col_n[K, P]
+//! y_n[O, P] = W[O, K] · col_n[K, P]          (+ b[O] on every column: [`conv2d_bias`])
 //! ```
+//!
+//! Samples are grouped side by side into one product when their feature maps are small, and a
+//! layer's bias is added to each group's output while it is still in cache ([`conv2d_bias`]: the
+//! same sums as a separate bias pass, without reading and writing the whole activation again).
 //!
 //! # Backward formulas
 //!
