@@ -468,6 +468,29 @@ fn fused_conv_bias_equals_conv_then_bias_bit_for_bit_with_the_same_gradients() {
 }
 
 #[test]
+fn relu_kernels_write_every_element_across_parallel_chunks() {
+    // The kernels write their outputs chunk by chunk (16 384 elements) into fresh memory: on
+    // 3 chunks and a bit, with exact zeros, every element must be the elementwise answer.
+    let n = 3 * (1 << 14) + 5;
+    let mut rng = Rng::new(21);
+    let xv: Vec<f32> = (0..n)
+        .map(|i| if i % 7 == 0 { 0.0 } else { rng.normal() })
+        .collect();
+    let gv = random(&mut rng, n);
+    let (x, g) = (tensor(&xv, &[n]), tensor(&gv, &[n]));
+    let y = flat(&kernels::relu(&x).unwrap());
+    let want: Vec<f32> = xv.iter().map(|&v| if v > 0.0 { v } else { 0.0 }).collect();
+    assert_eq!(y, want);
+    let dx = flat(&kernels::relu_grad(&g, &x).unwrap());
+    let want: Vec<f32> = gv
+        .iter()
+        .zip(&xv)
+        .map(|(&g, &x)| if x > 0.0 { g } else { 0.0 })
+        .collect();
+    assert_eq!(dx, want);
+}
+
+#[test]
 fn relu_gradient_is_blocked_at_zero_on_both_paths() {
     // The kernel (f32 on the CPU) and the fallback of other devices and dtypes (here f64) give
     // max(x, 0) (NaN → 0, −0 → +0) and the gradient g · [x > 0]: nothing passes at exactly 0.
