@@ -483,6 +483,40 @@ fn grad_kernel(g: &Geom, x: &[f32], dy: &[f32]) -> candle_core::Result<Vec<f32>>
     Ok(dw)
 }
 
+/// The CPU forward pass of [`Conv2d`] and [`Conv2dBias`] (`bias` `[O]` or none), checked and
+/// named `op` in its errors.
+fn cpu_forward(
+    op: &str,
+    stride: usize,
+    pad: Pad2d,
+    (s1, l1): (&CpuStorage, &Layout),
+    (s2, l2): (&CpuStorage, &Layout),
+    bias: Option<(&CpuStorage, &Layout)>,
+) -> candle_core::Result<(CpuStorage, Shape)> {
+    let g = Geom::new(
+        op,
+        dims4(op, "input", l1)?,
+        dims4(op, "kernel", l2)?,
+        stride,
+        pad,
+    )?;
+    let b = match bias {
+        Some((_, l3)) if l3.dims() != [g.o] => {
+            return Err(op_err(format!(
+                "{op}: the bias must have shape [{}] for the kernel {:?}, got {:?}",
+                g.o,
+                l2.dims(),
+                l3.dims()
+            )))
+        }
+        Some((s3, l3)) => Some(cpu_f32(op, "bias", s3, l3)?),
+        None => None,
+    };
+    let x = cpu_f32(op, "input", s1, l1)?;
+    let w = cpu_f32(op, "kernel", s2, l2)?;
+    Ok((CpuStorage::F32(forward(&g, x, w, b)?), g.out_shape()))
+}
+
 /// `(x[N, C, H, W], w[O, C, kh, kw]) → y[N, O, OH, OW]`.
 pub(super) struct Conv2d {
     pub(super) stride: usize,
@@ -501,16 +535,7 @@ impl CustomOp2 for Conv2d {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let g = Geom::new(
-            FWD,
-            dims4(FWD, "input", l1)?,
-            dims4(FWD, "kernel", l2)?,
-            self.stride,
-            self.pad,
-        )?;
-        let x = cpu_f32(FWD, "input", s1, l1)?;
-        let w = cpu_f32(FWD, "kernel", s2, l2)?;
-        Ok((CpuStorage::F32(forward(&g, x, w, None)?), g.out_shape()))
+        cpu_forward(FWD, self.stride, self.pad, (s1, l1), (s2, l2), None)
     }
 
     fn bwd(
@@ -561,25 +586,14 @@ impl CustomOp3 for Conv2dBias {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let g = Geom::new(
+        cpu_forward(
             FWD_BIAS,
-            dims4(FWD_BIAS, "input", l1)?,
-            dims4(FWD_BIAS, "kernel", l2)?,
             self.stride,
             self.pad,
-        )?;
-        if l3.dims() != [g.o] {
-            return Err(op_err(format!(
-                "{FWD_BIAS}: the bias must have shape [{}] for the kernel {:?}, got {:?}",
-                g.o,
-                l2.dims(),
-                l3.dims()
-            )));
-        }
-        let x = cpu_f32(FWD_BIAS, "input", s1, l1)?;
-        let w = cpu_f32(FWD_BIAS, "kernel", s2, l2)?;
-        let b = cpu_f32(FWD_BIAS, "bias", s3, l3)?;
-        Ok((CpuStorage::F32(forward(&g, x, w, Some(b))?), g.out_shape()))
+            (s1, l1),
+            (s2, l2),
+            Some((s3, l3)),
+        )
     }
 
     fn bwd(

@@ -77,12 +77,13 @@ fn max_pool_row_2x2(
         .min(top.len() / 2)
         .min(bottom.len() / 2);
     let (first, w) = (first as u32, w as u32);
+    let (y, idx) = (&mut y[..k], &mut idx[..k]);
     if k >= 8 {
-        runs::<8, 16>(top, bottom, first, w, &mut y[..k], &mut idx[..k]);
+        runs::<8, 16>(top, bottom, first, w, y, idx);
     } else if k >= 4 {
-        runs::<4, 8>(top, bottom, first, w, &mut y[..k], &mut idx[..k]);
+        runs::<4, 8>(top, bottom, first, w, y, idx);
     } else {
-        runs::<1, 2>(top, bottom, first, w, &mut y[..k], &mut idx[..k]);
+        runs::<1, 2>(top, bottom, first, w, y, idx);
     }
 }
 
