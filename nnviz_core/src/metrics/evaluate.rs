@@ -417,14 +417,9 @@ pub fn evaluate(
     if n == 0 {
         bail!("evaluate: no images given");
     }
-    let d = x.elem_count() / n;
-    let k = cfg.faithfulness.subset_size;
-    if k == 0 || k > d {
-        bail!(
-            "evaluate: the faithfulness correlation's subset size must be between 1 and the {d} \
-             values of an image, got {k} (set `Evaluation::faithfulness.subset_size`)"
-        );
-    }
+    // Before any work: the faithfulness column comes after every other metric.
+    cfg.faithfulness
+        .check_subset_size("evaluate (Evaluation::faithfulness)", x.elem_count() / n)?;
     let cls = classes(target, net, x)?;
     let t = Target {
         class: Class::PerExample(cls.clone()),

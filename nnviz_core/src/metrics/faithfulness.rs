@@ -93,12 +93,7 @@ impl FaithfulnessCorrelation {
         check_input(OP, net, x)?;
         let (n, c, h, w) = x.dims4()?;
         let d = c * h * w;
-        if self.subset_size == 0 || self.subset_size > d {
-            bail!(
-                "{OP}: the subset size must be between 1 and the {d} values of an image, got {}",
-                self.subset_size
-            );
-        }
+        self.check_subset_size(OP, d)?;
         let mut rng = Rng::new(self.seed);
         let subsets: Vec<Vec<Vec<usize>>> = (0..self.runs)
             .map(|_| {
@@ -108,6 +103,17 @@ impl FaithfulnessCorrelation {
             })
             .collect();
         self.score_with(net, x, attributions, target, &subsets)
+    }
+
+    /// Errs (named `op`) unless `subset_size` is between 1 and the `d` values of an image.
+    pub(crate) fn check_subset_size(&self, op: &str, d: usize) -> Result<()> {
+        if self.subset_size == 0 || self.subset_size > d {
+            bail!(
+                "{op}: the subset size must be between 1 and the {d} values of an image, got {}",
+                self.subset_size
+            );
+        }
+        Ok(())
     }
 
     /// The same with the given subsets instead of random ones: `subsets[s][i]` lists the
