@@ -66,36 +66,94 @@ def test_notebook_is_well_formed(path):
     assert all("check passed" in c.source for c in checks), "every check cell must print 'check passed'"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_runs(path):
-    nb = nbformat.read(path, as_version=4)
+def execute(nb, name):
+    """Runs `nb` in the notebooks folder (so that the shared `:dep` line resolves), keeps the
+    executed copy as artifacts/notebooks/`name`, and fails on an error output or a panic."""
     client = NotebookClient(
         nb,
         timeout=1800,
         startup_timeout=180,
         kernel_name="rust",
-        resources={"metadata": {"path": str(path.parent)}},
+        resources={"metadata": {"path": str(NB_DIR)}},
     )
     env = kernel_env()
     try:
         client.execute(**({"env": env} if env else {}))
     finally:
         OUT_DIR.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, OUT_DIR / path.name)
+        nbformat.write(nb, OUT_DIR / name)
     cells = code_cells(nb)
     errors = [o for c in cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors, f"error outputs: {errors}"
     streams = [(c, o.get("text", "")) for c in cells for o in c.get("outputs", []) if o.get("output_type") == "stream"]
     panics = [(c.source[:80], t[:500]) for c, t in streams if "panicked at" in t]
     assert not panics, f"a cell panicked: {panics}"
+    return cells
+
+
+def stdout(cell):
+    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("name") == "stdout")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_runs(path):
+    nb = nbformat.read(path, as_version=4)
+    cells = execute(nb, path.name)
     checks = [c for c in cells if "check" in c.metadata.get("tags", [])]
     assert checks, "no check cell"
     for c in checks:
         assert c.get("execution_count"), f"check cell did not run: {c.source[:80]!r}"
-        out = "".join(o.get("text", "") for o in c.get("outputs", []) if o.get("name") == "stdout")
+        out = stdout(c)
         assert "check passed" in out, f"check cell did not print 'check passed': {c.source[:80]!r}\n{out[-500:]}"
     pngs = [
         o for c in cells for o in c.get("outputs", [])
         if "image/png" in o.get("data", {})
     ]
     assert pngs, "the notebook showed no image/png figure"
+
+
+# The hazard of notebooks/README.md, "Gradients across cells", shown in a kernel: a tensor made in
+# an earlier cell shares its id with the first tensor of the cell that runs `backward`, and their
+# gradients land in one slot; `fresh_id` / `Network::with_fresh_ids` in that cell prevent it.
+CROSS_CELL = [
+    SHARED_DEP,
+    """use nnviz_core::prelude::*;
+use nnviz_core::candle::Var;
+use nnviz_core::grad::fresh_id;
+let w = Tensor::new(&[1f32, 2., 3.], &Device::Cpu)?;
+let net = Network::init(&zoo::spec("E")?, 7, &Device::Cpu)?;
+let x = Tensor::ones((1, 1, 28, 28), DType::F32, &Device::Cpu)?;""",
+    """let v = Var::new(&[1f32, 1., 1.], &Device::Cpu)?;
+let same_id = v.id() == w.id();
+let g: Vec<f32> = (v.as_tensor() * &w)?.sum_all()?.backward()?.get(v.as_tensor()).unwrap().to_vec1()?;
+println!("v made in this cell has w's id: {same_id}; d/dv sum(v * w) = {g:?}");
+// the true gradient is w = (1, 2, 3); w's own gradient, v = (1, 1, 1), lands in the same slot
+assert!(same_id, "ids no longer restart per cell: update notebooks/README.md");
+assert_eq!(g, vec![2f32, 3., 4.]);
+println!("collision shown");""",
+    """let w = fresh_id(&w)?;
+let v = Var::new(&[1f32, 1., 1.], &Device::Cpu)?;
+let g: Vec<f32> = (v.as_tensor() * &w)?.sum_all()?.backward()?.get(v.as_tensor()).unwrap().to_vec1()?;
+assert_eq!(g, vec![1f32, 2., 3.], "fresh_id did not separate the ids");
+// a network from the earlier cell, differentiated here by candle's autograd, against the
+// library's layer-by-layer gradient (which does not use candle's autograd on the CPU)
+let scratch = {
+    let (net, x) = (net.with_fresh_ids()?, fresh_id(&x)?);
+    let xv = Var::from_tensor(&x)?;
+    let s = net.forward(xv.as_tensor())?.narrow(1, 3, 1)?.sum_all()?;
+    s.backward()?.get(xv.as_tensor()).unwrap().clone()
+};
+let lib = Saliency::default().attribute(&net, &x, &Target::class(3))?;
+let d = (scratch - lib)?.abs()?.max_all()?.to_scalar::<f32>()?;
+assert!(d < 1e-5, "scratch and library gradients differ by {d}");
+println!("check passed");""",
+]
+
+
+def test_fresh_ids_separate_tensors_of_different_cells():
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "rust", "display_name": "Rust", "language": "rust"}
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in CROSS_CELL]
+    cells = execute(nb, "cross-cell-tensor-ids.ipynb")
+    assert "collision shown" in stdout(cells[2]), stdout(cells[2])[-500:]
+    assert "check passed" in stdout(cells[3]), stdout(cells[3])[-500:]

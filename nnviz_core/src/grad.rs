@@ -6,6 +6,25 @@ use crate::attribution::Target;
 use crate::model::Trace;
 use crate::{Error, Network, Result};
 
+/// `t` under a new tensor id from the calling code's copy of candle, sharing `t`'s storage (no
+/// copy when `t` is contiguous). A tracked tensor (a variable, or the result of an operation on
+/// one) is returned as it is: its id is what an optimiser or a gradient lookup finds it by.
+///
+/// candle's autograd keys gradients by tensor id, drawn from a counter inside candle. An evcxr
+/// notebook links a fresh copy of candle into every cell, whose counter starts again at 1, so a
+/// tensor made in an earlier cell (a network's weights, an input batch, a constant) can share its
+/// id with one made in the cell that runs `backward`, and the two then share one gradient slot:
+/// a wrong gradient, or a shape error. Passing the earlier cell's untracked tensors through
+/// `fresh_id` in the cell that runs the backward pass gives them ids from that cell's counter.
+/// A Rust program has one copy of candle and never needs this; nnviz's own autograd paths do it
+/// anyway (through [`Network::with_fresh_ids`]), so that they are safe to call from any cell.
+pub fn fresh_id(t: &Tensor) -> Result<Tensor> {
+    if t.track_op() {
+        return Ok(t.clone());
+    }
+    Ok(t.reshape(t.shape())?)
+}
+
 /// The gradient of the target score with respect to the input, per example.
 #[derive(Debug, Clone)]
 pub struct InputGradient {
@@ -38,6 +57,7 @@ pub fn vjp(net: &Network, x: &Tensor, target: &Target) -> Result<InputGradient> 
             logits,
         });
     }
+    let net = net.with_fresh_ids()?;
     let xv = Var::from_tensor(&x.detach())?;
     let logits = net.forward(xv.as_tensor())?;
     let score = target.score(&logits)?;
@@ -123,6 +143,7 @@ pub fn layer_vjp(
             logits,
         });
     }
+    let net = net.with_fresh_ids()?;
     let a = net.forward_range(x, 0..layer + 1)?.detach();
     let av = Var::from_tensor(&a)?;
     let logits = net.forward_range(av.as_tensor(), layer + 1..n_layers)?;

@@ -529,3 +529,48 @@ fn internal_passes_keep_the_largest_activation_within_the_cpu_budget() {
     let wide = Network::init(&spec, 0, &Device::Cpu).unwrap();
     assert_eq!(inputs_per_pass(&wide, 64).unwrap(), 1);
 }
+
+/// The address of a CPU `f32` tensor's buffer: equal for two tensors that share storage.
+fn buffer_address(t: &Tensor) -> usize {
+    use nnviz_core::candle::{CpuStorage, Storage};
+    let (storage, _) = t.storage_and_layout();
+    match &*storage {
+        Storage::Cpu(CpuStorage::F32(v)) => v.as_ptr() as usize,
+        _ => panic!("expected a CPU f32 tensor"),
+    }
+}
+
+#[test]
+fn fresh_ids_alias_the_weights_under_new_ids_and_keep_variables() {
+    use nnviz_core::grad::fresh_id;
+    let net = Network::init(&zoo::spec("E").unwrap(), 3, &dev()).unwrap();
+    let fresh = net.with_fresh_ids().unwrap();
+    for ((name, a), (_, b)) in net.parameters().iter().zip(fresh.parameters().iter()) {
+        assert_ne!(a.id(), b.id(), "{name}: same tensor id");
+        assert_eq!(buffer_address(a), buffer_address(b), "{name}: copied");
+        assert!(!b.track_op(), "{name}: the alias is tracked");
+    }
+    let x = Tensor::ones((2, 1, 28, 28), nnviz_core::candle::DType::F32, &dev()).unwrap();
+    assert_eq!(
+        flat(&net.forward(&x).unwrap()),
+        flat(&fresh.forward(&x).unwrap())
+    );
+
+    // A non-contiguous tensor is copied under its new id; the values stay.
+    let t2 = t(&[1., 2., 3., 4., 5., 6.], &[2, 3]).t().unwrap();
+    let f2 = fresh_id(&t2).unwrap();
+    assert_ne!(t2.id(), f2.id());
+    assert_eq!(t2.to_vec2::<f32>().unwrap(), f2.to_vec2::<f32>().unwrap());
+
+    // A variable (what an optimiser looks up) and a tracked result keep their ids.
+    let v = nnviz_core::candle::Var::new(&[1f32, 2.0], &dev()).unwrap();
+    assert_eq!(fresh_id(v.as_tensor()).unwrap().id(), v.id());
+    let y = (v.as_tensor() * 2.0).unwrap();
+    assert_eq!(fresh_id(&y).unwrap().id(), y.id());
+    let mut trainable = net.clone();
+    let vars = trainable.make_trainable().unwrap();
+    let kept = trainable.with_fresh_ids().unwrap();
+    for (var, (name, p)) in vars.iter().zip(kept.parameters().iter()) {
+        assert_eq!(var.id(), p.id(), "{name}: a trainable weight was re-keyed");
+    }
+}

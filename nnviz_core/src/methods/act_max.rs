@@ -102,10 +102,11 @@ impl ActivationMaximization {
     /// Runs the ascent over the input for `classes` (one prototype each), on the network's device.
     pub fn run(&self, net: &Network, classes: &[usize]) -> Result<AmResult> {
         let [c, h, w] = net.input;
+        let fresh = net.with_fresh_ids()?;
         let (x, objective) = self.ascend(
             "activation_maximization",
             &[c, h, w],
-            &|x| net.forward(x),
+            &|x| fresh.forward(x),
             net,
             classes,
         )?;
@@ -125,7 +126,8 @@ impl ActivationMaximization {
         generator: &G,
         classes: &[usize],
     ) -> Result<AmResult> {
-        let forward = |z: &Tensor| -> Result<Tensor> { net.forward(&generator.generate(z)?) };
+        let fresh = net.with_fresh_ids()?;
+        let forward = |z: &Tensor| -> Result<Tensor> { fresh.forward(&generator.generate(z)?) };
         let (z, objective) = self.ascend(
             "activation_maximization (code space)",
             &[generator.code_dim()],
@@ -182,6 +184,8 @@ impl ActivationMaximization {
                 }
             }
         };
+        // a prior from an earlier evcxr cell enters the graph under an id of this one
+        let prior = crate::grad::fresh_id(&prior)?;
         let start = match self.init {
             AmInit::Zeros => prior.zeros_like()?,
             AmInit::Prior => prior.clone(),

@@ -394,6 +394,16 @@ impl Layer {
         }
     }
 
+    /// The same layer with every untracked parameter under a new tensor id, sharing its storage
+    /// (see [`crate::grad::fresh_id`]: for candle's autograd inside an evcxr cell).
+    pub fn with_fresh_ids(&self) -> Result<Layer> {
+        let mut l = self.clone();
+        for p in l.params_mut() {
+            *p = crate::grad::fresh_id(p)?;
+        }
+        Ok(l)
+    }
+
     /// Evaluation-mode forward pass (dropout is the identity).
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         self.forward_with(x, None)

@@ -330,6 +330,18 @@ impl Network {
         Ok(Trace { activations })
     }
 
+    /// The same network with every untracked parameter under a new tensor id from the calling
+    /// code's copy of candle, sharing the weights' storage (no copy). Only an evcxr notebook
+    /// needs it: a network made in an earlier cell and differentiated with candle's autograd in
+    /// this one (see [`crate::grad::fresh_id`]); nnviz's methods call it where they use autograd.
+    pub fn with_fresh_ids(&self) -> Result<Network> {
+        let mut net = self.clone();
+        for l in &mut net.layers {
+            l.layer = l.layer.with_fresh_ids()?;
+        }
+        Ok(net)
+    }
+
     /// Turns every parameter into a trainable candle [`Var`] (for the optimiser) and makes the
     /// layers use them, so that optimiser steps update the network in place.
     pub fn make_trainable(&mut self) -> Result<Vec<Var>> {

@@ -46,7 +46,10 @@ use crate::{bail, device, Error, Result, Rng};
 pub trait Generator {
     /// `d`, the length of a code.
     fn code_dim(&self) -> usize;
-    /// `g(z)` for codes `z` of shape `[N, d]`; differentiable in `z`.
+    /// `g(z)` for codes `z` of shape `[N, d]`; differentiable in `z`. An implementation whose
+    /// weights may come from an earlier evcxr cell passes them through
+    /// [`crate::grad::fresh_id`] (as [`Vae`]'s does) before activation maximisation
+    /// differentiates through it.
     fn generate(&self, z: &Tensor) -> Result<Tensor>;
 }
 
@@ -381,8 +384,16 @@ impl Generator for Vae {
     fn code_dim(&self) -> usize {
         self.latent
     }
+    /// [`Vae::decode`] with the decoder's weights under tensor ids of the calling code's candle
+    /// ([`crate::grad::fresh_id`]), so that a VAE loaded in an earlier evcxr cell is safe to
+    /// differentiate through in this one.
     fn generate(&self, z: &Tensor) -> Result<Tensor> {
-        self.decode(z)
+        let vae = Vae {
+            encoder: self.encoder.clone(),
+            decoder: self.decoder.with_fresh_ids()?,
+            latent: self.latent,
+        };
+        vae.decode(z)
     }
 }
 

@@ -279,7 +279,8 @@ fn conv_transpose_candle(
     let (top, _, left, _, oh, ow) = window_geometry(&probe, [kh, kw], stride, padding)?;
     let (uh, uw) = ((oh - 1) * stride + kh, (ow - 1) * stride + kw);
     let xp = Tensor::zeros((n, c, uh, uw), s.dtype(), s.device())?;
-    let g = vjp_of(&xp, s, |x| Ok(x.conv2d(w, 0, stride, 1, 1)?))?;
+    let w = crate::grad::fresh_id(w)?;
+    let g = vjp_of(&xp, s, |x| Ok(x.conv2d(&w, 0, stride, 1, 1)?))?;
     // padded row i is input row i − top; keep input rows [0, h) that exist in the used extent
     let crop = |g: Tensor, dim: usize, before: usize, used: usize, size: usize| -> Result<Tensor> {
         let keep = used.saturating_sub(before).min(size);
@@ -294,11 +295,14 @@ fn conv_transpose_candle(
     crop(g, 3, left, uw, wd)
 }
 
-/// `(∂/∂a)[f(a) · g]` at `a`, by candle's autograd.
+/// `(∂/∂a)[f(a) · g]` at `a`, by candle's autograd. Every tensor `f` captures must have been
+/// passed through [`crate::grad::fresh_id`] by the caller (`g` and `a` are here).
 fn vjp_of(a: &Tensor, g: &Tensor, f: impl Fn(&Tensor) -> Result<Tensor>) -> Result<Tensor> {
     let v = Var::from_tensor(&a.detach())?;
     let y = f(v.as_tensor())?;
-    let grads = (y * g.detach())?.sum_all()?.backward()?;
+    let grads = (y * crate::grad::fresh_id(&g.detach())?)?
+        .sum_all()?
+        .backward()?;
     grads
         .get(v.as_tensor())
         .cloned()
@@ -310,6 +314,7 @@ fn layer_vjp(layer: &Layer, a: &Tensor, g: &Tensor) -> Result<Tensor> {
     if let Some(d) = crate::model::layer::pool_grad_input(layer, a, g)? {
         return Ok(d);
     }
+    let layer = layer.with_fresh_ids()?;
     vjp_of(a, g, |a| layer.forward(a))
 }
 
