@@ -1,5 +1,6 @@
 //! Times each layer's forward pass of the benchmark's reference CNN on a batch of 100 test
-//! digits, at the thread count of `RAYON_NUM_THREADS`:
+//! digits, then each layer's share of the input gradient's backward pass (the gradient rule, as
+//! `Saliency` runs it), at the thread count of `RAYON_NUM_THREADS`:
 //! `RAYON_NUM_THREADS=1 cargo run --release --example layer_speed` (then with 2, and compare).
 
 use std::time::Instant;
@@ -40,5 +41,32 @@ fn main() -> Result<()> {
         Ok(())
     })?;
     println!("sum of layers {total:.2} ms, whole forward {whole:.2} ms");
+
+    // The backward pass layer by layer: `layer_vjp(.., i, ..)` runs the forward pass and the
+    // gradient down to the output of layer i, so the difference of two neighbours is one layer's
+    // backward step (and `vjp` goes down to the input).
+    let target = Target::predicted();
+    let mut down_to = Vec::with_capacity(net.layers.len() + 1);
+    for i in 0..net.layers.len() {
+        down_to.push(median_ms(reps, || {
+            nnviz_core::grad::layer_vjp(&net, &x, i, &target)?;
+            Ok(())
+        })?);
+    }
+    let full = median_ms(reps, || {
+        nnviz_core::grad::vjp(&net, &x, &target)?;
+        Ok(())
+    })?;
+    println!("backward (gradient rule), per layer:");
+    let mut back = 0.0;
+    for (i, l) in net.layers.iter().enumerate() {
+        let below = if i == 0 { full } else { down_to[i - 1] };
+        back += below - down_to[i];
+        println!("{:<10} {:>8.2} ms", l.name, below - down_to[i]);
+    }
+    println!(
+        "top (∂s/∂logits) and forward {:.2} ms, backward {back:.2} ms, whole gradient {full:.2} ms",
+        down_to[net.layers.len() - 1]
+    );
     Ok(())
 }

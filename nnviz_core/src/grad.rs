@@ -1,4 +1,5 @@
-//! `vjp`: the one place that makes the input a variable and differentiates a target score.
+//! `vjp`: the one place that makes the input a variable and differentiates a target score; and
+//! `fresh_id`, which keeps candle's autograd right across the cells of an evcxr notebook.
 
 use candle_core::{Tensor, Var};
 
