@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use candle_core::{DType, Device, Tensor};
 
 use super::*;
+use crate::attribution::{Attribution, Score};
+use crate::model::Padding;
 use crate::model::{LayerSpec, NetworkSpec};
 use crate::{zoo, Rng};
 
