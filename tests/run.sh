@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: formatting, clippy, the workspace's tests (release: candle is ~40x slower in
-# debug), the CLI end-to-end tests, and every notebook executed headless with the Rust kernel.
+# Runs every test: formatting, clippy, the docs' links, the workspace's tests (release: candle is
+# ~40x slower in debug), the CLI end-to-end tests, and every notebook executed headless with the
+# Rust kernel.
 # Executed notebooks are kept in artifacts/notebooks/. The `cuda` feature is built too (toolkit from
 # PyPI wheels, scripts/cuda-toolkit.sh; no GPU needed) and its binaries are started with a stub
 # driver, which makes them fall back to the CPU; the GPU itself is checked by scripts/gpu-check.sh.
@@ -46,6 +47,8 @@ if [[ $cuda == 1 ]]; then
 fi
 stamp "cargo clippy"
 cargo clippy --release --workspace --all-targets --features cli -- -D warnings
+stamp "cargo doc (broken intra-doc links fail)"
+RUSTDOCFLAGS="-D warnings" cargo doc --release -p nnviz_core --no-deps
 stamp "cargo test --release"
 cargo test --release --workspace --features cli
 if [[ $notebooks == 1 ]]; then

@@ -3,8 +3,9 @@
 //! [`suite`] lists every attribution method with the settings it is benchmarked at; [`run`] times
 //! them on one device on the *reference CNN* of the PyTorch/Captum anchor timings (conv 1→32 3×3,
 //! ReLU, max-pool 2, conv 32→64 3×3, ReLU, max-pool 2, fc 3136→1024, ReLU, fc 1024→10; see
-//! [`reference_cnn`]) at a batch of 100 MNIST test images; [`compare_devices`] runs every method
-//! on two devices with the same weights and inputs and reports how far the results are apart.
+//! [`reference_cnn`]) at a batch of 100 MNIST test images; [`measure`] on two devices with the same
+//! weights and inputs, then [`comparison_table`] and [`disagreements`], report how far the
+//! results are apart.
 //! The `nnviz bench` and `nnviz gpu-check` commands print these as Markdown tables; the number of
 //! CPU threads is rayon's (`RAYON_NUM_THREADS`).
 //!

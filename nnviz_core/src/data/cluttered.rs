@@ -188,7 +188,7 @@ impl ClutteredConfig {
     }
 
     /// Where the labelled digit of every canvas lies, for the train, validation and test splits:
-    /// the ground truth of localisation metrics ([`crate::metrics::localisation`]). A data set
+    /// the ground truth of localisation metrics ([`crate::metrics::localisation`](mod@crate::metrics::localisation)). A data set
     /// (or its cache) does not store it; it is recovered by replaying the seeded generator on
     /// `mnist`, which gives the same canvases bit for bit (about a second for the default).
     pub fn digit_locations(&self, mnist: &Dataset) -> Result<ClutteredLocations> {
@@ -361,7 +361,7 @@ impl DigitLocations {
     /// Masks `[N, 1, size, size]` (f32, 0 or 1): 1 inside the tightest box around the ink of each
     /// canvas's labelled digit (pixels above `threshold`, as in [`ink`](Self::ink)) — the
     /// bounding box of object-detection data sets. (Zhang et al.'s pointing game also accepts a
-    /// peak within 15 pixels of the box on ImageNet-sized images; [`crate::metrics::localisation`]
+    /// peak within 15 pixels of the box on ImageNet-sized images; [`crate::metrics::localisation`](mod@crate::metrics::localisation)
     /// takes the mask as it is.)
     pub fn boxes(&self, threshold: f32) -> Result<Tensor> {
         let min = Self::threshold_byte(threshold)?;

@@ -14,9 +14,9 @@
 //!   Adebayo et al. (2018, "Sanity checks for saliency maps") — an explanation that barely changes
 //!   when the weights are replaced by random ones does not explain the model.
 //! * **complete** ([`completeness`]), where the method promises it: `Σ_i R_i = s(x) − s(x̄)`.
-//! * **on the object** ([`localisation`]), where a ground truth is known (cluttered MNIST's
+//! * **on the object** ([`localisation`](mod@localisation)), where a ground truth is known (cluttered MNIST's
 //!   labelled digit): pointing game, relevance mass and rank accuracy, ROC AUC.
-//! * **concise** ([`complexity`]): sparseness (Gini index) and entropy of `|R|`.
+//! * **concise** ([`complexity`](mod@complexity)): sparseness (Gini index) and entropy of `|R|`.
 //! * **robust** ([`sensitivity`]): max- and average-sensitivity (Yeh et al. 2019; Bhatt et al.
 //!   2020) — how far the map moves when the input moves by a tiny random amount.
 //! * **faithful** ([`infidelity`]): the expected squared error between the change of the score
@@ -24,7 +24,7 @@
 //!   [`faithfulness`]: the correlation between the map's sums over random pixel subsets and the
 //!   score drops when those subsets are removed (Bhatt et al. 2020).
 //!
-//! [`evaluate`] runs them all over a list of [`Method`]s and returns one [`EvalTable`] (Markdown
+//! [`evaluate`](fn@evaluate) runs them all over a list of [`Method`]s and returns one [`EvalTable`] (Markdown
 //! and CSV). Every perturbed input is evaluated in batches, many per forward pass.
 //!
 //! Notebooks: `5.1 Explanation Continuity`, `5.2 Explanation Selectivity`; localisation and
