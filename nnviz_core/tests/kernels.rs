@@ -885,7 +885,17 @@ fn max_pool_winners_follow_one_total_order_on_special_values() {
         let x = Var::from_tensor(&tensor(&xv, &[p.n, p.c, p.h, p.w])).unwrap();
         let y = kernels::max_pool2d(x.as_tensor(), [p.k, p.k], p.s, p.pad).unwrap();
         let dx = grads_of(&y, &tensor(&gv, &[p.n, p.c, oh, ow]), &[&x]).remove(0);
-        let (y, dx) = (flat(&y), flat(&dx));
+        // The same routing with the winners found again from the input (the relevance engine's
+        // path; the fused one where 2×2 windows tile the input).
+        let direct = kernels::max_pool2d_grad_input(
+            x.as_tensor(),
+            &tensor(&gv, &[p.n, p.c, oh, ow]),
+            [p.k, p.k],
+            p.s,
+            p.pad,
+        )
+        .unwrap();
+        let (y, dx, direct) = (flat(&y), flat(&dx), flat(&direct));
         let mut want_dx = vec![0f32; xv.len()];
         for (i, cells) in p.windows().iter().enumerate() {
             let mut best: Option<usize> = None;
@@ -904,6 +914,10 @@ fn max_pool_winners_follow_one_total_order_on_special_values() {
             }
         }
         assert_eq!(dx, want_dx, "{name}: winners");
+        assert_eq!(
+            direct, want_dx,
+            "{name}: winners found again from the input"
+        );
     }
 }
 

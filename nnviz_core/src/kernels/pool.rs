@@ -222,6 +222,18 @@ impl Geom {
         })
     }
 
+    /// 2×2 windows, stride 2, no padding, covering every cell: `H = 2·OH`, `W = 2·OW`.
+    fn tiled_2x2(&self) -> bool {
+        self.paired_cols == self.ow
+            && self.h == 2 * self.oh
+            && self.w == 2 * self.ow
+            && self
+                .rows
+                .iter()
+                .enumerate()
+                .all(|(oy, &r)| r == (2 * oy, 2 * oy + 2))
+    }
+
     fn hw(&self) -> usize {
         self.h * self.w
     }
@@ -439,6 +451,68 @@ fn max_pool_scatter(dy: &[f32], argmax: &[u32], planes: usize, hw: usize, ohw: u
     dx
 }
 
+/// The max-pool gradient when the 2×2, stride-2 windows tile the input (`H = 2·OH`,
+/// `W = 2·OW`, no padding): each row pair's winners found by [`max_pool_row_2x2`] (the forward
+/// pass's own choice, ties included), their gradients added into a zeroed row pair, which is
+/// written out once: one pass over `x` and one write of `dx`, without the forward's outputs, the
+/// winner buffer and the zero-fill of all of `dx`. Every cell belongs to exactly one window, so
+/// the result is [`max_pool_scatter`]'s bit for bit.
+fn max_pool_grad_tiled_2x2(x: &[f32], dy: &[f32], g: &Geom) -> Vec<f32> {
+    let (hw, ohw, w, ow, oh) = (g.hw(), g.ohw(), g.w, g.ow, g.oh);
+    let planes = g.n * g.c;
+    let len = planes * hw;
+    // `tiled_2x2` promises these; checked here because the writes below rely on them.
+    if hw == 0
+        || ow == 0
+        || hw != oh * 2 * w
+        || ohw != oh * ow
+        || x.len() < len
+        || dy.len() < planes * ohw
+    {
+        return vec![0f32; len];
+    }
+    let mut dx = Vec::with_capacity(len);
+    dx.spare_capacity_mut()[..len]
+        .par_chunks_mut(hw)
+        .zip(x.par_chunks(hw).zip(dy.par_chunks(ohw)))
+        .for_each_init(
+            || (vec![0f32; ow], vec![0u32; ow], vec![0f32; 2 * w]),
+            |(y_row, winners, pair), (dxp, (xp, gp))| {
+                for (oy, (g_row, dst)) in gp
+                    .chunks_exact(ow)
+                    .zip(dxp.chunks_exact_mut(2 * w))
+                    .enumerate()
+                {
+                    let top = 2 * oy * w;
+                    max_pool_row_2x2(
+                        &xp[top..top + w],
+                        &xp[top + w..top + 2 * w],
+                        0,
+                        w,
+                        y_row,
+                        winners,
+                    );
+                    pair.fill(0.0);
+                    for (&gv, &i) in g_row.iter().zip(winners.iter()) {
+                        if let Some(d) = pair.get_mut(i as usize) {
+                            *d += gv; // not `=`: 0 + (−0) is +0, as the scatter's sum gives
+                        }
+                    }
+                    for (o, &v) in dst.iter_mut().zip(pair.iter()) {
+                        o.write(v);
+                    }
+                }
+            },
+        );
+    // SAFETY: `dx` has capacity `len = planes · hw`. Its first `len` elements were cut into
+    // `planes` chunks of `hw = oh · 2w` (checked above), each zipped with a `dy` plane of
+    // `ohw = oh · ow` (checked); a plane's `oh` row pairs of `2w` elements were each zipped with
+    // one of `dy`'s `oh` rows of `ow` and written in full from `pair` (`2w` long). So every
+    // element was written. (`x` and `dy` are at least that long, checked, so no zip ran short.)
+    unsafe { dx.set_len(len) };
+    dx
+}
+
 /// `(x[N, C, H, W], g[N, C, OH, OW]) → ∂L/∂x`: the max-pool gradient with the winners found
 /// again from `x` — for callers that hold the layer's input but not the forward op (the
 /// relevance engine), without building an autograd graph. Not differentiable.
@@ -476,8 +550,12 @@ impl CustomOp2 for MaxPool2dGradFromInput {
         }
         let x = cpu_f32(MAX_GRAD, "input", s1, l1)?;
         let dy = cpu_f32(MAX_GRAD, "output gradient", s2, l2)?;
-        let (_, idx) = max_pool_forward(x, &g);
-        let dx = max_pool_scatter(dy, &idx, g.n * g.c, g.hw(), g.ohw());
+        let dx = if g.tiled_2x2() {
+            max_pool_grad_tiled_2x2(x, dy, &g)
+        } else {
+            let (_, idx) = max_pool_forward(x, &g);
+            max_pool_scatter(dy, &idx, g.n * g.c, g.hw(), g.ohw())
+        };
         Ok((CpuStorage::F32(dx), g.in_shape()))
     }
 }
