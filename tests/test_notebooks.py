@@ -12,6 +12,7 @@ artifacts/notebooks/.
 import os
 import pathlib
 import shutil
+import warnings
 
 import nbformat
 import pytest
@@ -56,7 +57,9 @@ def code_cells(nb):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_is_well_formed(path):
-    nb = nbformat.read(path, as_version=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nbformat's warnings, e.g. a cell without an id
+        nb = nbformat.read(path, as_version=4)
     assert nb.metadata.get("kernelspec", {}).get("name") == "rust", "kernelspec must be 'rust'"
     cells = code_cells(nb)
     assert cells and cells[0].source.strip() == SHARED_DEP, "first code cell must be the shared :dep line"
