@@ -689,6 +689,14 @@ impl Pool {
         )
     }
 
+    /// `kernels::max_pool2d_grad_input` (the winners found again from `x`) for the output
+    /// gradient `gv`, flattened.
+    fn max_grad_from_input(&self, x: &Tensor, gv: &[f32]) -> Vec<f32> {
+        let (oh, ow) = self.out();
+        let g = tensor(gv, &[self.n, self.c, oh, ow]);
+        flat(&kernels::max_pool2d_grad_input(x, &g, [self.k, self.k], self.s, self.pad).unwrap())
+    }
+
     /// The valid input cells (flat indices) of every window, in row-major window order.
     fn windows(&self) -> Vec<Vec<usize>> {
         let (oh, ow) = self.out();
@@ -830,17 +838,9 @@ fn max_pool_matches_direct_loops_and_routes_to_one_winner() {
         assert_rel(&format!("{name}: max forward"), &flat(&y), &ry);
         assert_rel(&format!("{name}: max gradient"), &flat(&dx), &rdx);
         // The same gradient without the forward op, the winners found again from the input.
-        let direct = kernels::max_pool2d_grad_input(
-            x.as_tensor(),
-            &tensor(&gv, &[p.n, p.c, oh, ow]),
-            [p.k, p.k],
-            p.s,
-            p.pad,
-        )
-        .unwrap();
         assert_rel(
             &format!("{name}: max gradient from the input"),
-            &flat(&direct),
+            &p.max_grad_from_input(x.as_tensor(), &gv),
             &rdx,
         );
     }
@@ -887,15 +887,8 @@ fn max_pool_winners_follow_one_total_order_on_special_values() {
         let dx = grads_of(&y, &tensor(&gv, &[p.n, p.c, oh, ow]), &[&x]).remove(0);
         // The same routing with the winners found again from the input (the relevance engine's
         // path; the fused one where 2×2 windows tile the input).
-        let direct = kernels::max_pool2d_grad_input(
-            x.as_tensor(),
-            &tensor(&gv, &[p.n, p.c, oh, ow]),
-            [p.k, p.k],
-            p.s,
-            p.pad,
-        )
-        .unwrap();
-        let (y, dx, direct) = (flat(&y), flat(&dx), flat(&direct));
+        let direct = p.max_grad_from_input(x.as_tensor(), &gv);
+        let (y, dx) = (flat(&y), flat(&dx));
         let mut want_dx = vec![0f32; xv.len()];
         for (i, cells) in p.windows().iter().enumerate() {
             let mut best: Option<usize> = None;
