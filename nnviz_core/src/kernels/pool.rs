@@ -222,18 +222,6 @@ impl Geom {
         })
     }
 
-    /// 2×2 windows, stride 2, no padding, covering every cell: `H = 2·OH`, `W = 2·OW`.
-    fn tiled_2x2(&self) -> bool {
-        self.paired_cols == self.ow
-            && self.h == 2 * self.oh
-            && self.w == 2 * self.ow
-            && self
-                .rows
-                .iter()
-                .enumerate()
-                .all(|(oy, &r)| r == (2 * oy, 2 * oy + 2))
-    }
-
     fn hw(&self) -> usize {
         self.h * self.w
     }
@@ -456,20 +444,22 @@ fn max_pool_scatter(dy: &[f32], argmax: &[u32], planes: usize, hw: usize, ohw: u
 /// pass's own choice, ties included), their gradients added into a zeroed row pair, which is
 /// written out once: one pass over `x` and one write of `dx`, without the forward's outputs, the
 /// winner buffer and the zero-fill of all of `dx`. Every cell belongs to exactly one window, so
-/// the result is [`max_pool_scatter`]'s bit for bit.
-fn max_pool_grad_tiled_2x2(x: &[f32], dy: &[f32], g: &Geom) -> Vec<f32> {
+/// the result is [`max_pool_scatter`]'s bit for bit. `None` for any other geometry (and for an
+/// empty plane), which the general path handles.
+fn max_pool_grad_tiled_2x2(x: &[f32], dy: &[f32], g: &Geom) -> Option<Vec<f32>> {
     let (hw, ohw, w, ow, oh) = (g.hw(), g.ohw(), g.w, g.ow, g.oh);
     let planes = g.n * g.c;
     let len = planes * hw;
-    // `tiled_2x2` promises these; checked here because the writes below rely on them.
-    if hw == 0
-        || ow == 0
-        || hw != oh * 2 * w
-        || ohw != oh * ow
-        || x.len() < len
-        || dy.len() < planes * ohw
-    {
-        return vec![0f32; len];
+    // The writes below rely on every one of these.
+    let tiled = g.paired_cols == ow
+        && g.h == 2 * oh
+        && w == 2 * ow
+        && g.rows
+            .iter()
+            .enumerate()
+            .all(|(oy, &r)| r == (2 * oy, 2 * oy + 2));
+    if !tiled || ow == 0 || x.len() < len || dy.len() < planes * ohw {
+        return None;
     }
     let mut dx = Vec::with_capacity(len);
     dx.spare_capacity_mut()[..len]
@@ -505,12 +495,13 @@ fn max_pool_grad_tiled_2x2(x: &[f32], dy: &[f32], g: &Geom) -> Vec<f32> {
             },
         );
     // SAFETY: `dx` has capacity `len = planes · hw`. Its first `len` elements were cut into
-    // `planes` chunks of `hw = oh · 2w` (checked above), each zipped with a `dy` plane of
-    // `ohw = oh · ow` (checked); a plane's `oh` row pairs of `2w` elements were each zipped with
-    // one of `dy`'s `oh` rows of `ow` and written in full from `pair` (`2w` long). So every
-    // element was written. (`x` and `dy` are at least that long, checked, so no zip ran short.)
+    // `planes` chunks of `hw = h·w = oh · 2w` (`h = 2·oh`, checked above; `hw > 0` since
+    // `ow > 0`), each zipped with a `dy` plane of `ohw = oh · ow`; a plane's `oh` row pairs of `2w`
+    // elements were each zipped with one of `dy`'s `oh` rows of `ow` and written in full from
+    // `pair` (`2w` long). So every element was written. (`x` and `dy` are at least that long,
+    // checked, so no zip ran short.)
     unsafe { dx.set_len(len) };
-    dx
+    Some(dx)
 }
 
 /// `(x[N, C, H, W], g[N, C, OH, OW]) → ∂L/∂x`: the max-pool gradient with the winners found
@@ -550,11 +541,12 @@ impl CustomOp2 for MaxPool2dGradFromInput {
         }
         let x = cpu_f32(MAX_GRAD, "input", s1, l1)?;
         let dy = cpu_f32(MAX_GRAD, "output gradient", s2, l2)?;
-        let dx = if g.tiled_2x2() {
-            max_pool_grad_tiled_2x2(x, dy, &g)
-        } else {
-            let (_, idx) = max_pool_forward(x, &g);
-            max_pool_scatter(dy, &idx, g.n * g.c, g.hw(), g.ohw())
+        let dx = match max_pool_grad_tiled_2x2(x, dy, &g) {
+            Some(dx) => dx,
+            None => {
+                let (_, idx) = max_pool_forward(x, &g);
+                max_pool_scatter(dy, &idx, g.n * g.c, g.hw(), g.ohw())
+            }
         };
         Ok((CpuStorage::F32(dx), g.in_shape()))
     }
