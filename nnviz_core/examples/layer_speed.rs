@@ -46,7 +46,7 @@ fn main() -> Result<()> {
     // gradient down to the output of layer i, so the difference of two neighbours is one layer's
     // backward step (and `vjp` goes down to the input).
     let target = Target::predicted();
-    let mut down_to = Vec::with_capacity(net.layers.len() + 1);
+    let mut down_to = Vec::with_capacity(net.layers.len());
     for i in 0..net.layers.len() {
         down_to.push(median_ms(reps, || {
             nnviz_core::grad::layer_vjp(&net, &x, i, &target)?;

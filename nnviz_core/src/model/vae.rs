@@ -204,6 +204,16 @@ impl Vae {
         self.decoder.forward(&z.reshape((d[0], self.latent, 1, 1))?)
     }
 
+    /// The same VAE with the untracked weights of its encoder and decoder under new tensor ids,
+    /// sharing their storage ([`Network::with_fresh_ids`]: for candle's autograd in an evcxr cell).
+    pub fn with_fresh_ids(&self) -> Result<Vae> {
+        Ok(Vae {
+            encoder: self.encoder.with_fresh_ids()?,
+            decoder: self.decoder.with_fresh_ids()?,
+            latent: self.latent,
+        })
+    }
+
     /// Images `sigmoid(f(z))`, `[N, C, H, W]` in `(0, 1)`, for codes `[N, d]`.
     pub fn decode(&self, z: &Tensor) -> Result<Tensor> {
         let [c, h, w] = self.image_shape();
@@ -384,16 +394,10 @@ impl Generator for Vae {
     fn code_dim(&self) -> usize {
         self.latent
     }
-    /// [`Vae::decode`] with the decoder's weights under tensor ids of the calling code's candle
-    /// ([`crate::grad::fresh_id`]), so that a VAE loaded in an earlier evcxr cell is safe to
-    /// differentiate through in this one.
+    /// [`Vae::decode`] through [`Vae::with_fresh_ids`], so that a VAE loaded in an earlier evcxr
+    /// cell is safe to differentiate through in this one.
     fn generate(&self, z: &Tensor) -> Result<Tensor> {
-        let vae = Vae {
-            encoder: self.encoder.clone(),
-            decoder: self.decoder.with_fresh_ids()?,
-            latent: self.latent,
-        };
-        vae.decode(z)
+        self.with_fresh_ids()?.decode(z)
     }
 }
 
